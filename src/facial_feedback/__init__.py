@@ -1,0 +1,54 @@
+"""facial-feedback: offline face analysis for photos, videos and a live webcam.
+
+    >>> import facial_feedback as ff
+    >>> result = ff.analyze_image("photo.jpg")
+    >>> [(f.box, f.emotion.label) for f in result.faces]
+
+Conventions (RGB images, boxes in pixels of the original image, angles in degrees)
+are stated once in facial_feedback.types. Models load on first use, not at import.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterator, Optional
+
+from .annotate import annotate
+from .io import ImageError, VideoError, iter_frames, load_image
+from .types import EMOTIONS, Box, Emotion, Face, FrameResult, HeadPose
+
+__version__ = "0.1.0"
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def _analyzer():
+    global _default
+    with _default_lock:
+        if _default is None:
+            from .pipeline import Analyzer
+            _default = Analyzer()
+        return _default
+
+
+def analyze_image(src) -> FrameResult:
+    """Every face in an image (path, bytes or RGB array): box, score, mesh, head pose, emotion."""
+    return _analyzer().analyze_image(src)
+
+
+def analyze_video(path, every: int = 1) -> Iterator[FrameResult]:
+    """One FrameResult per analysed frame with timestamps and stable track ids (streamed)."""
+    return _analyzer().analyze_video(path, every=every)
+
+
+def __getattr__(name: str):
+    # Heavy classes import on first touch, so `import facial_feedback` stays cheap.
+    if name in ("Analyzer", "AnalyzerConfig", "Session"):
+        from . import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(name)
+
+
+__all__ = ["analyze_image", "analyze_video", "annotate", "load_image", "iter_frames", "Analyzer",
+           "AnalyzerConfig", "Session", "ImageError", "VideoError", "EMOTIONS", "Box", "Emotion", "Face",
+           "FrameResult", "HeadPose"]

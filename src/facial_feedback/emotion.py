@@ -1,0 +1,209 @@
+"""The emotion classifier: a shipped ONNX model applied as its manifest says.
+
+The manifest (models/emotion.json) travels with the weights and holds everything
+the pipeline needs to feed the model what it was trained on: input size and
+normalisation, how a face is cut out of a photo so it looks like a FER crop,
+label order, temperature and test-time augmentation. Nothing here is specific
+to one model file; training/ writes both.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+
+from .types import EMOTIONS, Emotion
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MANIFEST = MODELS_DIR / "emotion.json"
+
+# Eye-centre landmark sets (subject's right eye is on the image left).
+_RIGHT_EYE = (33, 133, 159, 145)
+_LEFT_EYE = (263, 362, 386, 374)
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How to cut a FER-like face from a photo (see face_crop)."""
+
+    scale: float = 1.2
+    offset_y: float = 0.0
+    align: str = "eyes"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    file: str
+    sha256: str
+    labels: tuple
+    input_name: str
+    size: int
+    channels: int
+    scale: float
+    mean: float
+    std: float
+    output_name: str
+    output_kind: str
+    temperature: float
+    tta: tuple
+    crop: CropSpec
+    raw: dict
+
+    @classmethod
+    def load(cls, path: Union[str, Path] = DEFAULT_MANIFEST) -> "Manifest":
+        path = Path(path)
+        try:
+            m = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ModelError(f"emotion model manifest not found: {path}") from None
+        except json.JSONDecodeError as e:
+            raise ModelError(f"emotion model manifest {path} is not valid JSON: {e}") from None
+        try:
+            inp, out, crop = m["input"], m["output"], m.get("crop", {})
+            man = cls(
+                path=path, file=m["file"], sha256=m["sha256"], labels=tuple(m["labels"]),
+                input_name=inp.get("name", "input"), size=int(inp["size"]), channels=int(inp.get("channels", 1)),
+                scale=float(inp.get("scale", 1 / 255)), mean=float(inp.get("mean", 0.0)), std=float(inp.get("std", 1.0)),
+                output_name=out.get("name", "logits"), output_kind=out.get("kind", "logits"),
+                temperature=float(m.get("temperature", 1.0)), tta=tuple(m.get("tta", ["none"])),
+                crop=CropSpec(float(crop.get("scale", 1.2)), float(crop.get("offset_y", 0.0)), crop.get("align", "eyes")),
+                raw=m,
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"emotion model manifest {path} is missing or has a bad field: {e}") from None
+        if set(man.labels) != set(EMOTIONS):
+            raise ModelError(f"model labels {man.labels} are not the 7 basic emotions {EMOTIONS}")
+        if man.channels not in (1, 3):
+            raise ModelError(f"model input must have 1 or 3 channels, manifest says {man.channels}")
+        return man
+
+
+def eye_roll(landmarks: np.ndarray) -> float:
+    """Angle (radians) of the line from the subject's right eye to the left eye."""
+    r = landmarks[list(_RIGHT_EYE), :2].mean(0)
+    l = landmarks[list(_LEFT_EYE), :2].mean(0)
+    return math.atan2(l[1] - r[1], l[0] - r[0])
+
+
+def crop_matrix(landmarks: Optional[np.ndarray], box, spec: CropSpec, out_size: int) -> np.ndarray:
+    """2x3 affine matrix taking image pixels to an out_size square FER-like crop.
+
+    With a mesh: rotate about the mesh centre so the eyes are level, then take a square
+    of side spec.scale * max(mesh width, height), moved down by spec.offset_y * side.
+    Without one (detector box only, or a pre-cropped face): the same rule on the box.
+    """
+    if landmarks is not None and spec.align == "eyes":
+        ang = eye_roll(landmarks)
+        c, s = math.cos(-ang), math.sin(-ang)
+        pts = landmarks[:, :2].astype(np.float64)
+        ctr = (pts.min(0) + pts.max(0)) / 2
+        rot = (pts - ctr) @ np.array([[c, s], [-s, c]])  # level the eyes
+        lo, hi = rot.min(0), rot.max(0)
+        mid = (lo + hi) / 2
+        side = spec.scale * float(max(hi - lo))
+        mid = mid + np.array([0.0, spec.offset_y * side])
+    else:
+        c, s = 1.0, 0.0
+        if landmarks is not None:
+            pts = landmarks[:, :2].astype(np.float64)
+            ctr = (pts.min(0) + pts.max(0)) / 2
+            wh = pts.max(0) - pts.min(0)
+        else:
+            ctr = np.array(box.center, dtype=np.float64)
+            wh = np.array([box.w, box.h], dtype=np.float64)
+        side = spec.scale * float(max(wh))
+        mid = np.array([0.0, spec.offset_y * side])
+    k = out_size / max(side, 1e-6)
+    # out = k * (Rot(-ang) @ (p - ctr) - mid) + out_size/2   (c, s are cos/sin of -ang; identity if not aligned)
+    A = k * np.array([[c, -s], [s, c]])
+    b = -A @ ctr - k * mid + out_size / 2.0
+    return np.hstack([A, b[:, None]])
+
+
+def face_crop(image: np.ndarray, landmarks: Optional[np.ndarray], box, spec: CropSpec,
+              size: int, grey: bool = True) -> np.ndarray:
+    """A size x size crop (uint8, grey or RGB) of one face, as the model was trained on."""
+    src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if grey and image.ndim == 3 else image
+    # Warp at up to 4x the output size, then area-downsample: warpAffine has no area filter.
+    inter = 4 * size
+    M = crop_matrix(landmarks, box, spec, inter)
+    big = cv2.warpAffine(src, M, (inter, inter), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class EmotionModel:
+    """ONNX Runtime session + manifest. run() is thread-safe (ORT sessions are)."""
+
+    def __init__(self, manifest: Union[str, Path] = DEFAULT_MANIFEST, threads: int = 1, verify: bool = True):
+        import onnxruntime as ort
+
+        self.manifest = Manifest.load(manifest)
+        onnx_path = self.manifest.path.parent / self.manifest.file
+        if not onnx_path.exists():
+            raise ModelError(f"emotion model file not found: {onnx_path}")
+        data = onnx_path.read_bytes()
+        if verify and hashlib.sha256(data).hexdigest() != self.manifest.sha256:
+            raise ModelError(f"{onnx_path.name} does not match the sha256 in {self.manifest.path.name}: "
+                             "the model file is corrupt or was replaced")
+        so = ort.SessionOptions()
+        # One thread per call: the pipeline already keeps both cores busy (decode + mesh).
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        self._sess = ort.InferenceSession(data, sess_options=so, providers=["CPUExecutionProvider"])
+        # map model label order -> EMOTIONS order
+        self._order = [self.manifest.labels.index(k) for k in EMOTIONS]
+
+    @property
+    def crop_spec(self) -> CropSpec:
+        return self.manifest.crop
+
+    def crops(self, image: np.ndarray, faces: Sequence[tuple]) -> np.ndarray:
+        """faces: (landmarks or None, box) pairs -> uint8 (N, size, size[, 3])."""
+        m = self.manifest
+        return np.stack([face_crop(image, lm, box, m.crop, m.size, grey=m.channels == 1) for lm, box in faces]) \
+            if faces else np.zeros((0, m.size, m.size), np.uint8)
+
+    def predict_crops(self, crops: np.ndarray) -> List[Emotion]:
+        """Classify already-cut faces (uint8, (N,S,S) grey or (N,S,S,3) RGB, resized if needed)."""
+        m = self.manifest
+        if len(crops) == 0:
+            return []
+        x = np.asarray(crops)
+        if x.shape[1:3] != (m.size, m.size):
+            x = np.stack([cv2.resize(c, (m.size, m.size), interpolation=cv2.INTER_AREA) for c in x])
+        if m.channels == 1 and x.ndim == 4:
+            x = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in x])
+        if m.channels == 3 and x.ndim == 3:
+            x = np.repeat(x[..., None], 3, axis=3)
+        x = x.astype(np.float32) * m.scale
+        x = (x - m.mean) / m.std
+        x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+        views = [x]
+        if "hflip" in m.tta:
+            views.append(x[..., ::-1])
+        batch = np.ascontiguousarray(np.concatenate(views, axis=0))
+        out = self._sess.run([m.output_name], {m.input_name: batch})[0]
+        out = out.reshape(len(views), len(crops), -1)
+        probs = _softmax(out / m.temperature) if m.output_kind == "logits" else out
+        p = probs.mean(axis=0)[:, self._order]
+        return [Emotion.from_probs(row) for row in p]
+
+    def predict(self, image: np.ndarray, faces: Sequence[tuple]) -> List[Emotion]:
+        return self.predict_crops(self.crops(image, faces))

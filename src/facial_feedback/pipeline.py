@@ -1,0 +1,254 @@
+"""The Analyzer (models, loaded once, shared) and its sessions (state, one per video or client).
+
+Running modes, as in MediaPipe:
+- IMAGE: `Analyzer.analyze_image` is stateless: detect every face (pyramid), mesh each,
+  head pose, emotion.
+- VIDEO: `Analyzer.analyze_video` / `Analyzer.video_session()`: monotonic timestamps,
+  MediaPipe's tracking mesh, stable track ids, smoothed emotions.
+- LIVE: `Analyzer.live_session()`: the same Session, owned by one client.
+
+A Session holds all state over time (tracker, smoothing, signals); the Analyzer holds
+none, so one Analyzer serves many sessions.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from .detection import DetectorConfig, FaceDetector
+from .emotion import DEFAULT_MANIFEST, EmotionModel
+from .io import ImageSource, iter_frames, load_image
+from .landmarks import FaceMesher, MeshTracker, head_pose
+from .types import Box, Emotion, Face, FrameResult
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    min_face_score: float = 0.5
+    # VIDEO/LIVE: most faces the tracking mesh follows at once.
+    max_faces: int = 4
+    # Emotion smoothing in VIDEO/LIVE: an exponential moving average of each track's
+    # probabilities with this time constant in seconds (weight of a new frame is
+    # 1 - exp(-dt / tau)); 0 turns smoothing off. 0.3 s removes frame-to-frame flicker
+    # and still follows a change of expression within about half a second.
+    emotion_smoothing: float = 0.3
+    # A track keeps its id while its face is visible and for this long after it is lost.
+    track_memory: float = 2.0
+    # VIDEO/LIVE: seconds between detector runs that refresh each track's detection score.
+    detect_interval: float = 1.0
+    # Per-frame facial signals and session state over time (facial_feedback.signals).
+    signals: bool = True
+
+
+class Analyzer:
+    """Loads the detector, mesh and emotion models once. Thread-safe for analyze_image."""
+
+    def __init__(self, config: AnalyzerConfig = AnalyzerConfig(),
+                 emotion_manifest: Union[str, os.PathLike] = DEFAULT_MANIFEST):
+        self.config = config
+        self.detector = FaceDetector(DetectorConfig(min_score=config.min_face_score))
+        self.mesher = FaceMesher()
+        self.emotion = EmotionModel(emotion_manifest)
+
+    def close(self) -> None:
+        self.detector.close()
+        self.mesher.close()
+
+    def __enter__(self) -> "Analyzer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- IMAGE mode -------------------------------------------------------------
+    def analyze_image(self, src: ImageSource) -> FrameResult:
+        t0 = time.perf_counter()
+        rgb = load_image(src)
+        t1 = time.perf_counter()
+        dets = self.detector.detect(rgb)
+        t2 = time.perf_counter()
+        meshes = self.mesher.mesh_faces(rgb, [d.box for d in dets])
+        t3 = time.perf_counter()
+        emotions = self.emotion.predict(rgb, [(lm, d.box) for lm, d in zip(meshes, dets)])
+        t4 = time.perf_counter()
+        faces = []
+        for d, lm, emo in zip(dets, meshes, emotions):
+            faces.append(Face(
+                box=Box.from_points(lm) if lm is not None else d.box, score=d.score, landmarks=lm,
+                pose=head_pose(lm) if lm is not None else None, emotion=emo))
+        faces.sort(key=lambda f: (f.box.x, f.box.y))  # reading order, stable across runs
+        faces = _with_signals(faces, self.config.signals)
+        t5 = time.perf_counter()
+        return FrameResult(rgb.shape[1], rgb.shape[0], tuple(faces), timings=_ms(
+            load=t1 - t0, detect=t2 - t1, mesh=t3 - t2, emotion=t4 - t3, other=t5 - t4, total=t5 - t0))
+
+    def analyze_face_crop(self, src: ImageSource) -> FrameResult:
+        """The whole image is one already-cropped face (FER-style data): no detection."""
+        rgb = load_image(src)
+        h, w = rgb.shape[:2]
+        emo = self.emotion.predict_crops(rgb[None])[0]
+        return FrameResult(w, h, (Face(box=Box(0, 0, w, h), emotion=emo),))
+
+    # ---- VIDEO / LIVE modes --------------------------------------------------------
+    def video_session(self) -> "Session":
+        return Session(self)
+
+    def live_session(self, signals: Optional[bool] = None) -> "Session":
+        cfg = self.config if signals is None else replace(self.config, signals=signals)
+        return Session(self, cfg)
+
+    def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
+                      progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FrameResult]:
+        """Yield one FrameResult per analysed frame, in order, streaming (constant memory)."""
+        from .io import probe_video
+
+        info = probe_video(path)
+        total = info.frame_count
+        with self.video_session() as session:
+            t_prev = time.perf_counter()
+            for i, t, rgb in iter_frames(path, every=every):
+                t_got = time.perf_counter()
+                fr = session.process(rgb, t, index=i)
+                fr = replace(fr, timings={"decode": round((t_got - t_prev) * 1000, 3), **fr.timings})
+                t_prev = time.perf_counter()
+                if progress is not None:
+                    progress(i + 1, total)
+                yield fr
+
+
+def _ms(**secs: float) -> Dict[str, float]:
+    return {k: round(v * 1000.0, 3) for k, v in secs.items()}
+
+
+def _with_signals(faces: List[Face], on: bool) -> List[Face]:
+    """Per-frame facial signals for every face with a mesh (hook for facial_feedback.signals)."""
+    return faces
+
+
+@dataclass
+class _Track:
+    id: int
+    box: Box
+    last_seen: float
+    probs: Optional[np.ndarray] = None
+    score: Optional[float] = None
+
+
+class Tracker:
+    """Stable ids by box overlap: kept while visible and for `memory` seconds after.
+
+    Greedy matching on IoU; a face that was lost may also match by centre distance
+    (it may have moved while hidden) within half its size.
+    """
+
+    def __init__(self, memory: float = 2.0):
+        self.memory = memory
+        self.tracks: List[_Track] = []
+        self._next = 1
+
+    def assign(self, boxes: Sequence[Box], t: float) -> List[_Track]:
+        self.tracks = [tr for tr in self.tracks if t - tr.last_seen <= self.memory]
+        pairs = []
+        for bi, b in enumerate(boxes):
+            for ti, tr in enumerate(self.tracks):
+                iou = b.iou(tr.box)
+                (bx, by), (tx, ty) = b.center, tr.box.center
+                size = max(b.w, b.h, tr.box.w, tr.box.h, 1.0)
+                near = math.hypot(bx - tx, by - ty) / size
+                sim = iou if iou > 0.2 else (0.2 - near * 0.2 if near < 0.5 else -1.0)
+                if sim > 0:
+                    pairs.append((sim, bi, ti))
+        pairs.sort(reverse=True)
+        out: List[Optional[_Track]] = [None] * len(boxes)
+        used = set()
+        for sim, bi, ti in pairs:
+            if out[bi] is None and ti not in used:
+                out[bi] = self.tracks[ti]
+                used.add(ti)
+        for bi, b in enumerate(boxes):
+            if out[bi] is None:
+                tr = _Track(self._next, b, t)
+                self._next += 1
+                self.tracks.append(tr)
+                out[bi] = tr
+            out[bi].box = b
+            out[bi].last_seen = t
+        return out  # type: ignore[return-value]
+
+
+class Session:
+    """State over time for one video or one live client (VIDEO / LIVE mode)."""
+
+    def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None):
+        self.analyzer = analyzer
+        self.config = config or analyzer.config
+        self.mesh = MeshTracker(max_faces=self.config.max_faces, min_score=self.config.min_face_score)
+        self.tracker = Tracker(self.config.track_memory)
+        self._last_t: Optional[float] = None
+        self._last_detect: float = -1e9
+        self._index = 0
+        self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
+
+    def close(self) -> None:
+        self.mesh.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def process(self, frame: ImageSource, timestamp: Optional[float] = None,
+                index: Optional[int] = None) -> FrameResult:
+        """Analyse the next frame. Timestamps must increase; None means 'now' on a monotonic clock."""
+        t0 = time.perf_counter()
+        rgb = load_image(frame) if not isinstance(frame, np.ndarray) else frame
+        if timestamp is None:
+            timestamp = time.monotonic()
+        if self._last_t is not None and timestamp <= self._last_t:
+            raise ValueError(f"timestamps must increase: {timestamp} after {self._last_t}")
+        dt = 0.0 if self._last_t is None else timestamp - self._last_t
+        self._last_t = timestamp
+        if index is None:
+            index = self._index
+        self._index = index + 1
+
+        meshes = self.mesh.process(rgb)
+        t1 = time.perf_counter()
+        boxes = [Box.from_points(lm) for lm in meshes]
+        tracks = self.tracker.assign(boxes, timestamp)
+        # Detection score: refresh now and then, and whenever a face has none yet.
+        if meshes and (timestamp - self._last_detect >= self.analyzer.config.detect_interval
+                       or any(tr.score is None for tr in tracks)):
+            self._last_detect = timestamp
+            dets = self.analyzer.detector.detect(rgb, tiles=False)
+            for tr in tracks:
+                best = max(dets, key=lambda d: d.box.iou(tr.box), default=None)
+                if best is not None and best.box.iou(tr.box) > 0.2:
+                    tr.score = best.score
+                elif tr.score is None:
+                    tr.score = 0.0  # the mesh follows a face the detector no longer sees
+        t2 = time.perf_counter()
+        emotions = self.analyzer.emotion.predict(rgb, [(lm, b) for lm, b in zip(meshes, boxes)])
+        t3 = time.perf_counter()
+        tau = self.config.emotion_smoothing
+        faces = []
+        for lm, box, tr, emo in zip(meshes, boxes, tracks, emotions):
+            p = emo.probs
+            if tau > 0 and tr.probs is not None:
+                a = 1.0 - math.exp(-max(dt, 0.0) / tau)
+                p = tr.probs + a * (p - tr.probs)
+            tr.probs = p
+            faces.append(Face(box=box, score=tr.score, landmarks=lm, pose=head_pose(lm),
+                              emotion=Emotion.from_probs(p), track_id=tr.id))
+        faces.sort(key=lambda f: f.track_id)
+        faces = _with_signals(faces, self.config.signals)
+        t4 = time.perf_counter()
+        return FrameResult(rgb.shape[1], rgb.shape[0], tuple(faces), index=index, timestamp=timestamp,
+                           timings=_ms(mesh=t1 - t0, detect=t2 - t1, emotion=t3 - t2, other=t4 - t3, total=t4 - t0))
