@@ -1,0 +1,408 @@
+"""Per-frame facial signals: pure functions over one 478-point mesh (no model, no state).
+
+Conventions (see facial_feedback.types): landmarks are (478, 3) in image pixels,
+z in the same pixel scale; "left"/"right" are the subject's own (facial_feedback.topology).
+Lengths are normalised by the inter-ocular distance (IOD, between the two eye
+centres, each the midpoint of its corners; about 62 mm on an adult), so every
+ratio is independent of image size and distance to the camera. Distances are 3-D
+(x, y, z) so that turning the head shrinks them less than 2-D distances would.
+Vertical measures are taken along the face's own up axis (perpendicular to the
+line through the outer eye corners), so they do not change with head roll.
+
+Formulas, thresholds and their sources: docs/signals.md.
+"""
+from __future__ import annotations
+
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import topology as T
+
+# Anatomical constants for the gaze estimate (adult averages).
+IRIS_DIAMETER_MM = 11.7   # horizontal visible iris diameter, nearly constant across adults
+EYEBALL_RADIUS_MM = 12.0  # rotation radius of the eye (half of the ~24 mm axial length)
+
+_NEGATIVE = ("angry", "disgust", "fear", "sad")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _pts(landmarks) -> np.ndarray:
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.ndim != 2 or lm.shape[1] not in (2, 3) or lm.shape[0] < T.NUM_POINTS_NO_IRIS:
+        raise ValueError(f"expected a (478, 3) mesh, got {lm.shape}")
+    if lm.shape[1] == 2:
+        lm = np.hstack([lm, np.zeros((lm.shape[0], 1))])
+    return lm
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+def has_iris(landmarks) -> bool:
+    return np.asarray(landmarks).shape[0] >= T.NUM_POINTS
+
+
+def eye_centers(landmarks) -> Tuple[np.ndarray, np.ndarray]:
+    """(right, left) eye centres: midpoints of each eye's two corners (3-D)."""
+    lm = _pts(landmarks)
+    right = (lm[T.RIGHT_EYE_OUTER] + lm[T.RIGHT_EYE_INNER]) / 2.0
+    left = (lm[T.LEFT_EYE_OUTER] + lm[T.LEFT_EYE_INNER]) / 2.0
+    return right, left
+
+
+def interocular_distance(landmarks) -> float:
+    """IOD in pixels: distance between the two eye centres (3-D)."""
+    r, l = eye_centers(landmarks)
+    return _dist(r, l)
+
+
+def face_axes(landmarks) -> Tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (x_axis, up_axis) in the image plane.
+
+    x_axis runs from the subject's right outer eye corner (33) to the left one (263),
+    i.e. towards the image's right for an unmirrored frontal face; up_axis is
+    perpendicular to it, pointing towards the forehead (image y decreases).
+    """
+    lm = _pts(landmarks)
+    v = lm[T.LEFT_EYE_OUTER, :2] - lm[T.RIGHT_EYE_OUTER, :2]
+    n = float(np.hypot(*v))
+    x = v / n if n > 0 else np.array([1.0, 0.0])
+    up = np.array([x[1], -x[0]])
+    return x, up
+
+
+def head_tilt(landmarks) -> float:
+    """In-plane roll in degrees from the outer eye-corner line; > 0 = clockwise in the image."""
+    x, _ = face_axes(landmarks)
+    return math.degrees(math.atan2(x[1], x[0]))
+
+
+# --------------------------------------------------------------------------- eyes
+
+def eye_aspect_ratio(landmarks, side: str) -> float:
+    """EAR of one eye (Soukupova & Cech 2016): (|p2-p6| + |p3-p5|) / (2 |p1-p4|).
+
+    About 0.25-0.35 open and below about 0.1 closed on MediaPipe meshes; side is
+    "left" or "right" (the subject's).
+    """
+    lm = _pts(landmarks)
+    p1, p2, p3, p4, p5, p6 = (lm[i] for i in (T.LEFT_EYE_EAR if side == "left" else T.RIGHT_EYE_EAR))
+    w = _dist(p1, p4)
+    return (_dist(p2, p6) + _dist(p3, p5)) / (2.0 * w) if w > 0 else 0.0
+
+
+def eye_openness(landmarks, side: str, iod: Optional[float] = None) -> float:
+    """Mean gap between the upper and lower lid (3 central point pairs) / IOD.
+
+    About 0.10-0.16 open, below 0.03 closed. Unlike EAR it does not depend on
+    the eye's own width, which foreshortens when the head turns.
+    """
+    lm = _pts(landmarks)
+    pairs = T.LEFT_EYE_LID_PAIRS if side == "left" else T.RIGHT_EYE_LID_PAIRS
+    gap = float(np.mean([_dist(lm[u], lm[d]) for u, d in pairs[2:5]]))
+    iod = interocular_distance(lm) if iod is None else iod
+    return gap / iod if iod > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- mouth
+
+def mouth_aspect_ratio(landmarks) -> float:
+    """MAR: mean of three inner-lip gaps (81-178, 13-14, 311-402) / inner mouth width (78-308).
+
+    About 0-0.05 closed, 0.1-0.4 talking, above 0.6 in a yawn.
+    """
+    lm = _pts(landmarks)
+    w = _dist(lm[T.MOUTH_INNER_RIGHT], lm[T.MOUTH_INNER_LEFT])
+    gap = float(np.mean([_dist(lm[u], lm[d]) for u, d in T.MAR_PAIRS]))
+    return gap / w if w > 0 else 0.0
+
+
+def mouth_opening(landmarks, iod: Optional[float] = None) -> float:
+    """Inner-lip gap at the midline (13-14) / IOD: about 0 closed, 0.1-0.3 talking, > 0.5 yawning."""
+    lm = _pts(landmarks)
+    iod = interocular_distance(lm) if iod is None else iod
+    return _dist(lm[T.UPPER_LIP_BOTTOM], lm[T.LOWER_LIP_TOP]) / iod if iod > 0 else 0.0
+
+
+def mouth_width(landmarks, iod: Optional[float] = None) -> float:
+    """Distance between the outer mouth corners (61-291) / IOD (about 0.75-0.9 at rest)."""
+    lm = _pts(landmarks)
+    iod = interocular_distance(lm) if iod is None else iod
+    return _dist(lm[T.MOUTH_RIGHT], lm[T.MOUTH_LEFT]) / iod if iod > 0 else 0.0
+
+
+def lip_press(landmarks) -> float:
+    """Visible lip thickness / mouth width: (|0-13| + |14-17|) / |61-291|.
+
+    Pressing the lips together rolls the red of the lips inwards and this ratio
+    drops (typically 0.25-0.35 at rest); read it against the person's baseline.
+    """
+    lm = _pts(landmarks)
+    w = _dist(lm[T.MOUTH_RIGHT], lm[T.MOUTH_LEFT])
+    th = _dist(lm[T.UPPER_LIP_TOP], lm[T.UPPER_LIP_BOTTOM]) + _dist(lm[T.LOWER_LIP_TOP], lm[T.LOWER_LIP_BOTTOM])
+    return th / w if w > 0 else 0.0
+
+
+def mouth_corner_lift(landmarks, iod: Optional[float] = None) -> float:
+    """Height of the mouth corners above the lip midline centre, along the face's up axis, / IOD.
+
+    Negative when the corners hang below the centre of the lips, rising in a smile.
+    """
+    lm = _pts(landmarks)
+    _, up = face_axes(lm)
+    iod = interocular_distance(lm) if iod is None else iod
+    centre = (lm[T.UPPER_LIP_BOTTOM, :2] + lm[T.LOWER_LIP_TOP, :2]) / 2.0
+    corners = (lm[T.MOUTH_RIGHT, :2] + lm[T.MOUTH_LEFT, :2]) / 2.0
+    return float(np.dot(corners - centre, up)) / iod if iod > 0 else 0.0
+
+
+# Population rest values for the smile intensity (MediaPipe meshes of neutral faces).
+SMILE_REST_WIDTH = 0.72
+SMILE_FULL_WIDTH = 1.05
+SMILE_REST_LIFT = -0.02
+SMILE_FULL_LIFT = 0.12
+
+
+def smile_intensity(landmarks, iod: Optional[float] = None) -> float:
+    """0 (mouth at rest) .. 1 (broad smile): mean of the corner lift and the mouth widening,
+    each scaled between population rest and full-smile values (docs/signals.md)."""
+    lm = _pts(landmarks)
+    iod = interocular_distance(lm) if iod is None else iod
+    lift = (mouth_corner_lift(lm, iod) - SMILE_REST_LIFT) / (SMILE_FULL_LIFT - SMILE_REST_LIFT)
+    width = (mouth_width(lm, iod) - SMILE_REST_WIDTH) / (SMILE_FULL_WIDTH - SMILE_REST_WIDTH)
+    return float(np.clip(0.5 * np.clip(lift, 0, 1) + 0.5 * np.clip(width, 0, 1), 0.0, 1.0))
+
+
+# --------------------------------------------------------------------------- brows
+
+def brow_height(landmarks, iod: Optional[float] = None, inner: bool = False) -> float:
+    """Height of the brows' lower edge above the eye-corner line, along the face's up axis, / IOD.
+
+    Mean over both brows (all five lower-edge points, or only the inner ends with
+    inner=True). Lowering the brows (a frown) decreases it; it is measured from
+    the eye CORNERS, which do not move when the lids close. About 0.2-0.3 at rest.
+    """
+    lm = _pts(landmarks)
+    _, up = face_axes(lm)
+    iod = interocular_distance(lm) if iod is None else iod
+    r_c, l_c = eye_centers(lm)
+    if inner:
+        h = (np.dot(lm[T.RIGHT_BROW_INNER, :2] - r_c[:2], up) + np.dot(lm[T.LEFT_BROW_INNER, :2] - l_c[:2], up)) / 2.0
+    else:
+        h = (np.mean((lm[list(T.RIGHT_BROW_LOWER), :2] - r_c[:2]) @ up)
+             + np.mean((lm[list(T.LEFT_BROW_LOWER), :2] - l_c[:2]) @ up)) / 2.0
+    return float(h) / iod if iod > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- gaze
+
+def _iris_offset(lm: np.ndarray, side: str, x_axis: np.ndarray, up: np.ndarray) -> Tuple[float, float]:
+    """Iris centre minus eye centre, in iris diameters, along (x_axis, up)."""
+    if side == "left":
+        c, ring, a, b = T.LEFT_IRIS_CENTER, T.LEFT_IRIS_RING, T.LEFT_EYE_OUTER, T.LEFT_EYE_INNER
+    else:
+        c, ring, a, b = T.RIGHT_IRIS_CENTER, T.RIGHT_IRIS_RING, T.RIGHT_EYE_OUTER, T.RIGHT_EYE_INNER
+    centre = (lm[a, :2] + lm[b, :2]) / 2.0
+    r = lm[list(ring), :2]
+    diam = (np.hypot(*(r[0] - r[2])) + np.hypot(*(r[1] - r[3]))) / 2.0
+    if diam <= 0:
+        return 0.0, 0.0
+    d = lm[c, :2] - centre
+    return float(np.dot(d, x_axis) / diam), float(np.dot(d, up) / diam)
+
+
+def _offset_to_deg(o: float) -> float:
+    # the iris centre sits on a sphere of radius EYEBALL_RADIUS_MM: sin(angle) = displacement / radius
+    s = np.clip(o * IRIS_DIAMETER_MM / EYEBALL_RADIUS_MM, -1.0, 1.0)
+    return math.degrees(math.asin(float(s)))
+
+
+def eye_gaze(landmarks) -> Optional[Tuple[float, float]]:
+    """Eye-in-head gaze (yaw, pitch) in degrees, mean of both eyes; None without iris points.
+
+    yaw > 0 towards the image's right, pitch > 0 upwards (the head-pose convention
+    of facial_feedback.types). From the iris centre's displacement from the midpoint
+    of the eye corners, measured in iris diameters (11.7 mm) and turned into an
+    angle on a 12 mm eyeball. Approximate: +-5-10 degrees without calibration.
+    """
+    lm = _pts(landmarks)
+    if not has_iris(lm):
+        return None
+    x_axis, up = face_axes(lm)
+    rx, ry = _iris_offset(lm, "right", x_axis, up)
+    lx, ly = _iris_offset(lm, "left", x_axis, up)
+    return _offset_to_deg((rx + lx) / 2.0), _offset_to_deg((ry + ly) / 2.0)
+
+
+@dataclass(frozen=True)
+class ScreenCone:
+    """Default "on screen" region without calibration: gaze angles (head + eyes) in degrees.
+
+    A laptop screen seen from 50-60 cm with the camera on its top edge spans about
+    +-18 degrees horizontally and 0 to -30 degrees vertically; the cone adds the
+    +-5-10 degree error of the uncalibrated gaze estimate.
+    """
+
+    yaw_max: float = 25.0
+    pitch_min: float = -35.0
+    pitch_max: float = 15.0
+
+    def contains(self, yaw: float, pitch: float) -> bool:
+        return abs(yaw) <= self.yaw_max and self.pitch_min <= pitch <= self.pitch_max
+
+
+@dataclass(frozen=True)
+class GazeCalibration:
+    """Affine map from gaze angles (yaw, pitch) to screen coordinates (0..1, 0..1).
+
+    Fit from the person looking at known screen points (the four corners and the
+    centre): ``GazeCalibration.fit([(gaze_yaw, gaze_pitch), ...], [(sx, sy), ...])``,
+    with (0, 0) the screen's top-left and (1, 1) its bottom-right. A gaze is on the
+    screen when it maps inside the unit square grown by ``margin`` on every side.
+    """
+
+    coef: Tuple[Tuple[float, float, float], Tuple[float, float, float]]  # rows: sx, sy = coef @ [yaw, pitch, 1]
+    margin: float = 0.1
+    rms_error: float = 0.0  # on the calibration points, in screen units
+
+    @classmethod
+    def fit(cls, gaze: Sequence[Tuple[float, float]], screen: Sequence[Tuple[float, float]],
+            margin: float = 0.1) -> "GazeCalibration":
+        g = np.asarray(gaze, dtype=np.float64).reshape(-1, 2)
+        s = np.asarray(screen, dtype=np.float64).reshape(-1, 2)
+        if len(g) != len(s) or len(g) < 3:
+            raise ValueError("calibration needs at least 3 (gaze, screen point) pairs, e.g. 4 corners + centre")
+        A = np.hstack([g, np.ones((len(g), 1))])
+        coef, *_ = np.linalg.lstsq(A, s, rcond=None)  # (3, 2)
+        rms = float(np.sqrt(np.mean(np.sum((A @ coef - s) ** 2, axis=1))))
+        return cls(coef=tuple(tuple(float(v) for v in row) for row in coef.T), margin=margin, rms_error=rms)
+
+    def to_screen(self, yaw: float, pitch: float) -> Tuple[float, float]:
+        c = np.asarray(self.coef)
+        sx, sy = c @ np.array([yaw, pitch, 1.0])
+        return float(sx), float(sy)
+
+    def contains(self, yaw: float, pitch: float) -> bool:
+        sx, sy = self.to_screen(yaw, pitch)
+        m = self.margin
+        return -m <= sx <= 1 + m and -m <= sy <= 1 + m
+
+    def to_dict(self) -> dict:
+        return {"coef": [list(r) for r in self.coef], "margin": self.margin, "rms_error": self.rms_error}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "GazeCalibration":
+        return cls(coef=tuple(tuple(float(v) for v in r) for r in d["coef"]), margin=float(d.get("margin", 0.1)),
+                   rms_error=float(d.get("rms_error", 0.0)))
+
+
+def gaze_on_screen(yaw: float, pitch: float, calibration: Optional[GazeCalibration] = None,
+                   cone: Optional[ScreenCone] = None) -> bool:
+    """Whether a gaze direction (head + eyes, degrees) falls on the screen."""
+    if calibration is not None:
+        return calibration.contains(yaw, pitch)
+    return (cone or ScreenCone()).contains(yaw, pitch)
+
+
+# --------------------------------------------------------------------------- the per-frame record
+
+#: below this IOD (pixels) the eyes are a few pixels tall and lid / iris measures are unreliable
+MIN_IOD_PX = 24.0
+#: beyond this head yaw (degrees) one eye is foreshortened or hidden
+MAX_RELIABLE_YAW = 40.0
+
+
+def _round(v, nd=4):
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    return round(float(v), nd)
+
+
+@dataclass(frozen=True)
+class FaceSignals:
+    """Per-frame facial signals of one face. All ratios are unitless (see each function)."""
+
+    ear_left: float
+    ear_right: float
+    eye_open_left: float       # lid gap / IOD
+    eye_open_right: float
+    mar: float                 # mouth aspect ratio
+    mouth_open: float          # inner-lip gap / IOD
+    mouth_width: float         # / IOD
+    mouth_corner_lift: float   # / IOD
+    smile: float               # 0..1
+    lip_press: float           # lip thickness / mouth width (lower = pressed)
+    brow_height: float         # / IOD (lower = brows lowered)
+    brow_inner_height: float   # / IOD
+    head_tilt: float           # degrees, > 0 clockwise in the image
+    eye_yaw: Optional[float]   # eye-in-head, degrees (None without iris points)
+    eye_pitch: Optional[float]
+    gaze_yaw: Optional[float]  # eyes + head pose when known, degrees
+    gaze_pitch: Optional[float]
+    on_screen: Optional[bool]  # gaze (or head, without iris) within the screen
+    iod_px: float              # face scale in pixels
+    quality: float             # 0..1: how well the eye/mouth region is seen (size and head yaw)
+
+    @property
+    def ear(self) -> float:
+        return (self.ear_left + self.ear_right) / 2.0
+
+    @property
+    def eye_open(self) -> float:
+        return (self.eye_open_left + self.eye_open_right) / 2.0
+
+    def to_dict(self) -> dict:
+        d = {f.name: _round(getattr(self, f.name)) for f in fields(self)}
+        for k in ("head_tilt", "eye_yaw", "eye_pitch", "gaze_yaw", "gaze_pitch", "iod_px"):
+            d[k] = _round(getattr(self, k), 1)
+        d["quality"] = _round(self.quality, 2)
+        return d
+
+
+def face_signals(landmarks, pose=None, calibration: Optional[GazeCalibration] = None,
+                 cone: Optional[ScreenCone] = None) -> FaceSignals:
+    """All per-frame signals of one face.
+
+    landmarks: (478, 3) mesh in image pixels (468 points also work: no gaze then);
+    pose: a facial_feedback.types.HeadPose (or None); the gaze is the eye-in-head
+    angle plus the head yaw/pitch (small-angle sum). Without iris points, on_screen
+    falls back to the head pose alone.
+    """
+    lm = _pts(landmarks)
+    iod = interocular_distance(lm)
+    eg = eye_gaze(lm)
+    hy = float(pose.yaw) if pose is not None else 0.0
+    hp = float(pose.pitch) if pose is not None else 0.0
+    if eg is not None:
+        gy, gp = eg[0] + hy, eg[1] + hp
+        on = gaze_on_screen(gy, gp, calibration, cone)
+    else:
+        gy = gp = None
+        on = gaze_on_screen(hy, hp, calibration, cone) if pose is not None else None
+    size_q = float(np.clip((iod - MIN_IOD_PX / 2) / (MIN_IOD_PX / 2), 0.0, 1.0))  # 0 at 12 px, 1 at 24 px
+    yaw_q = float(np.clip((70.0 - abs(hy)) / (70.0 - MAX_RELIABLE_YAW), 0.0, 1.0)) if pose is not None else 1.0
+    return FaceSignals(
+        ear_left=eye_aspect_ratio(lm, "left"), ear_right=eye_aspect_ratio(lm, "right"),
+        eye_open_left=eye_openness(lm, "left", iod), eye_open_right=eye_openness(lm, "right", iod),
+        mar=mouth_aspect_ratio(lm), mouth_open=mouth_opening(lm, iod), mouth_width=mouth_width(lm, iod),
+        mouth_corner_lift=mouth_corner_lift(lm, iod), smile=smile_intensity(lm, iod), lip_press=lip_press(lm),
+        brow_height=brow_height(lm, iod), brow_inner_height=brow_height(lm, iod, inner=True),
+        head_tilt=head_tilt(lm),
+        eye_yaw=None if eg is None else eg[0], eye_pitch=None if eg is None else eg[1],
+        gaze_yaw=gy, gaze_pitch=gp, on_screen=on, iod_px=iod, quality=min(size_q, yaw_q),
+    )
+
+
+def negative_emotion(emotion) -> Optional[float]:
+    """Summed probability of angry, disgust, fear and sad from a facial_feedback.types.Emotion (or None)."""
+    if emotion is None:
+        return None
+    return float(sum(emotion.scores.get(k, 0.0) for k in _NEGATIVE))
