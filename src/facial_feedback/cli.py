@@ -1,0 +1,292 @@
+"""The `facial-feedback` command: a thin layer over the library.
+
+Exit status: 0 every input analysed, 1 some failed (the others still analysed and
+written), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+from .io import IMAGE_EXTENSIONS, ImageError, VideoError, is_image_path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
+    """Files as given, folders recursively (image files only), globs. Returns (paths, problems)."""
+    paths: List[Path] = []
+    problems: List[Tuple[str, str]] = []
+    for a in args:
+        p = Path(a)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                problems.append((a, "folder holds no image files"))
+            paths.extend(found)
+        elif p.exists():
+            paths.append(p)
+        elif any(ch in a for ch in "*?["):
+            found = sorted(Path(m) for m in glob.glob(a, recursive=True) if Path(m).is_file())
+            if not found:
+                problems.append((a, "pattern matches no file"))
+            paths.extend(found)
+        else:
+            problems.append((a, "no such file or folder"))
+    seen, unique = set(), []
+    for p in paths:
+        if p not in seen:
+            seen.add(p)
+            unique.append(p)
+    return unique, problems
+
+
+def _err(path, reason: str) -> None:
+    print(f"error: {path}: {reason}", file=sys.stderr)
+
+
+def _table_lines(path: Path, d: dict) -> List[str]:
+    faces = d["faces"]
+    lines = [f"{path}  ({d['width']}x{d['height']}): {len(faces)} face{'s' if len(faces) != 1 else ''}"]
+    for i, f in enumerate(faces, 1):
+        x, y, w, h = f["box"]
+        emo = f["emotion"]
+        e = f"{emo['label']:<8} {emo['confidence']:4.0%}" if emo else "-"
+        pose = f["pose"]
+        p = f"yaw {pose['yaw']:+5.1f} pitch {pose['pitch']:+5.1f} roll {pose['roll']:+5.1f}" if pose else "no mesh"
+        score = "" if f["score"] is None else f"  score {f['score']:.2f}"
+        lines.append(f"  {i:>2}. box {x:.0f},{y:.0f} {w:.0f}x{h:.0f}{score}  {e}  {p}")
+    return lines
+
+
+def cmd_analyze(ns) -> int:
+    paths, problems = expand_inputs(ns.paths)
+    failed = 0
+    for a, reason in problems:
+        _err(a, reason)
+        if ns.json:
+            print(json.dumps({"path": a, "faces": [], "error": reason}), flush=True)
+        failed += 1
+    if not paths:
+        return EXIT_FAILED if failed else EXIT_OK
+    from .annotate import annotate
+    from .io import load_image
+    from .pipeline import Analyzer
+
+    out_dir = Path(ns.annotate) if ns.annotate else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    analyzer = Analyzer()
+    used_names: set = set()
+    for path in paths:
+        try:
+            rgb = load_image(path)
+            fr = analyzer.analyze_face_crop(rgb) if ns.face_crops else analyzer.analyze_image(rgb)
+        except ImageError as e:
+            _err(path, str(e))
+            failed += 1
+            if ns.json:
+                print(json.dumps({"path": str(path), "faces": [], "error": str(e)}), flush=True)
+            continue
+        except Exception as e:  # one bad input never stops the batch
+            _err(path, f"analysis failed: {type(e).__name__}: {e}")
+            failed += 1
+            if ns.json:
+                print(json.dumps({"path": str(path), "faces": [], "error": f"analysis failed: {e}"}), flush=True)
+            continue
+        d = fr.to_dict(landmarks=ns.landmarks)
+        if ns.json:
+            print(json.dumps({"path": str(path), **d, "error": None}), flush=True)
+        else:
+            print("\n".join(_table_lines(path, d)), flush=True)
+        if out_dir:
+            import cv2
+
+            name = path.stem + ".jpg"
+            k = 1
+            while name in used_names:
+                k += 1
+                name = f"{path.stem}_{k}.jpg"
+            used_names.add(name)
+            img = annotate(rgb, fr, landmarks=ns.landmarks)
+            cv2.imwrite(str(out_dir / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    analyzer.close()
+    if failed:
+        print(f"{failed} of {len(paths) + len(problems)} inputs failed; the others were analysed.", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < 0.2 and done != total:
+            return
+        self.last = now
+        fps = done / max(now - self.t0, 1e-6)
+        if total > 0:
+            frac = min(1.0, done / total)
+            bar = "#" * int(frac * 30)
+            sys.stderr.write(f"\r[{bar:<30}] {frac:4.0%} {done}/{total} frames  {fps:5.0f} fps")
+        else:
+            sys.stderr.write(f"\r{done} frames  {fps:5.0f} fps")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def cmd_video(ns) -> int:
+    from .pipeline import Analyzer, AnalyzerConfig
+    from .video import write_video_outputs
+
+    if ns.every < 1:
+        print("error: --every must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    out = ns.output
+    to_stdout = out in (None, "-")
+    analyzer = Analyzer(AnalyzerConfig(emotion_smoothing=ns.smoothing))
+    tmp = None
+    if to_stdout:
+        import tempfile
+
+        tmp = tempfile.NamedTemporaryFile("w+", suffix=".out", delete=False)
+        tmp.close()
+        out = tmp.name
+    progress = Progress(sys.stderr.isatty() and not ns.quiet)
+    try:
+        summary = write_video_outputs(
+            analyzer, ns.file,
+            csv_path=None if ns.json else out, json_path=out if ns.json else None,
+            annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks)
+    except VideoError as e:
+        progress.end()
+        _err(ns.file, str(e))
+        return EXIT_FAILED
+    finally:
+        analyzer.close()
+        if tmp is not None:
+            with open(tmp.name) as f:
+                for line in f:
+                    sys.stdout.write(line)
+            os.unlink(tmp.name)
+    progress.end()
+    s = summary
+    if not ns.quiet:
+        print(f"{ns.file}: {s.frames_analysed} frames analysed in {s.seconds:.1f} s ({s.fps_processed:.0f} fps), "
+              f"faces in {s.frames_with_faces}, {len(s.tracks)} track(s)", file=sys.stderr)
+        if s.emotion_frames:
+            tot = sum(s.emotion_frames.values())
+            mix = ", ".join(f"{k} {v / tot:.0%}" for k, v in sorted(s.emotion_frames.items(), key=lambda kv: -kv[1]))
+            print(f"  emotions over all face-frames: {mix}", file=sys.stderr)
+        if s.frames_with_faces == 0:
+            print("  no face was found in this video", file=sys.stderr)
+        if not to_stdout:
+            print(f"  wrote {out}" + (f" and {ns.annotate}" if ns.annotate else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def has_display() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def cmd_webcam(ns) -> int:
+    if not has_display():
+        print("error: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open.\n"
+              "  Use the web app's live page instead: `make run`, then open http://127.0.0.1:5000/live",
+              file=sys.stderr)
+        return EXIT_FAILED
+    import cv2
+
+    from .annotate import annotate
+    from .pipeline import Analyzer
+
+    cap = cv2.VideoCapture(ns.camera)
+    if not cap.isOpened():
+        print(f"error: cannot open camera {ns.camera} (absent, busy, or permission denied)", file=sys.stderr)
+        return EXIT_FAILED
+    analyzer = Analyzer()
+    session = analyzer.live_session()
+    title = "facial-feedback (q to quit)"
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                print("error: the camera stopped delivering frames", file=sys.stderr)
+                return EXIT_FAILED
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            fr = session.process(rgb)
+            cv2.imshow(title, cv2.cvtColor(annotate(rgb, fr, landmarks=ns.landmarks), cv2.COLOR_RGB2BGR))
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+        cap.release()
+        cv2.destroyAllWindows()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="facial-feedback", description="Offline face analysis: faces, head pose, "
+                                "emotions, and attention/fatigue cues, in photos, videos and a live webcam.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="analyse images (files, folders, globs)")
+    a.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (searched recursively) or globs")
+    a.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    a.add_argument("--annotate", metavar="DIR", help="write each image with boxes and labels into DIR")
+    a.add_argument("--landmarks", action="store_true", help="include the 478-point mesh (JSON and drawings)")
+    a.add_argument("--face-crops", action="store_true",
+                   help="each input is one already-cropped face (FER-style): skip detection")
+    a.set_defaults(func=cmd_analyze)
+
+    v = sub.add_parser("video", help="analyse a video file into CSV or JSON lines")
+    v.add_argument("file", metavar="FILE")
+    v.add_argument("-o", "--output", metavar="PATH", help="where to write rows (default: standard output)")
+    v.add_argument("--json", action="store_true", help="JSON lines, one per frame, instead of CSV")
+    v.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
+    v.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth frame (default 1)")
+    v.add_argument("--smoothing", type=float, default=0.3, metavar="SECONDS",
+                   help="time constant of the emotion moving average; 0 = off (default 0.3)")
+    v.add_argument("--landmarks", action="store_true", help="include the mesh in JSON output")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    v.set_defaults(func=cmd_video)
+
+    w = sub.add_parser("webcam", help="live analysis in a window (needs a display)")
+    w.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
+    w.add_argument("--landmarks", action="store_true", help="draw the mesh")
+    w.set_defaults(func=cmd_webcam)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ns = build_parser().parse_args(argv)  # exits 2 on a usage error
+    try:
+        return ns.func(ns)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
