@@ -9,6 +9,7 @@ import io
 import os
 import queue
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Union
@@ -83,7 +84,10 @@ def load_image(src: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         fp = open(path, "rb")
     try:
         try:
-            img = Image.open(fp)
+            with warnings.catch_warnings():
+                # Pillow warns above ~89 MP; our own limit below is checked right after.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(fp)
         except UnidentifiedImageError:
             raise ImageError("not an image (unrecognised format)") from None
         except Image.DecompressionBombError as e:
