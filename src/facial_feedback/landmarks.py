@@ -56,7 +56,9 @@ def head_pose(landmarks: np.ndarray) -> HeadPose:
     nose = -R[:, 2]  # the direction the face points, towards the camera when frontal
     yaw = math.degrees(math.atan2(nose[0], -nose[2]))
     pitch = math.degrees(math.atan2(-nose[1], math.hypot(nose[0], nose[2]))) - PITCH_ZERO
-    roll = math.degrees(math.atan2(R[1, 0], R[0, 0]))
+    # Euler order: R = Ry(yaw) Rx(pitch) Rz(roll), roll about the face's own axis, so the
+    # nose direction gives yaw and pitch exactly and row 1 of R gives roll.
+    roll = math.degrees(math.atan2(R[1, 0], R[1, 1]))
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
 
 
