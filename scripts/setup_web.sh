@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up the web app's front-end libraries (and, with --browser, the test browser).
+#
+#   scripts/setup_web.sh            npm ci + copy the dist files into web/static/vendor
+#   scripts/setup_web.sh --browser  also apt-get install chromium and ffmpeg (browser tests, root only)
+#
+# Front-end libraries come from npm at set-up and are served by the app itself:
+# no CDN, the app works with no internet. static/vendor is git-ignored.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENDOR=src/facial_feedback/web/static/vendor
+
+if [ "${1:-}" = "--browser" ]; then
+  if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg
+    else
+      echo "setup_web: chromium/ffmpeg missing and not root: browser tests will skip" >&2
+    fi
+  fi
+fi
+
+if ! command -v npm >/dev/null; then
+  echo "setup_web: npm not found; install Node.js (apt-get install -y nodejs npm)" >&2
+  exit 1
+fi
+if [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+mkdir -p "$VENDOR"
+cp node_modules/chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
+cp node_modules/chart.js/LICENSE.md "$VENDOR/chart.js.LICENSE.md"
+echo "setup_web: vendor files in $VENDOR: $(ls "$VENDOR" | tr '\n' ' ')"

@@ -1,0 +1,108 @@
+"""The facial-feedback web app: live webcam, photos and videos in the browser.
+
+    from facial_feedback.web import create_app
+    app = create_app()          # loads the analysis models once
+    app.run()                   # http://127.0.0.1:5000
+
+One blueprint per concern: ``pages`` (HTML), ``api`` (JSON under /api/v1, described by
+/api/v1/openapi.json) and ``live`` (the WebSocket the live page streams frames over).
+Everything shared lives on ``app.extensions["facial_feedback"]`` (a :class:`WebState`):
+the one :class:`~facial_feedback.Analyzer`, the video :class:`~.jobs.JobManager` and the
+navigation entries. Per-client state (tracker, smoothing, signals) lives in the live
+session object that each WebSocket connection owns, never in a global.
+
+Adding a page (the reading and wellbeing tools do this)::
+
+    from facial_feedback.web import add_page
+    bp = Blueprint("reading", __name__, url_prefix="/reading", template_folder="templates")
+    ...
+    add_page(app, bp, "Reading", "reading.index")   # registers it and puts it in the nav bar
+
+Templates extend ``base.html`` (blocks ``title``, ``head``, ``content``, ``scripts``) and may
+use ``static/js/overlay.js`` (drawing a FrameResult) and ``static/js/camera.js`` (the live
+camera/WebSocket client) from the ``pages`` blueprint's static folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Tuple
+
+from flask import Blueprint, Flask
+
+EXT = "facial_feedback"
+
+DEFAULT_CONFIG = {
+    # The whole request (a video upload is the largest); werkzeug answers 413 above it.
+    "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
+    # One image (POST /api/v1/analyze); a larger one gets 413 with a clear message.
+    "MAX_IMAGE_BYTES": 25 * 1024 * 1024,
+    # One live frame (a JPEG from the browser).
+    "MAX_FRAME_BYTES": 4 * 1024 * 1024,
+    "JOB_WORKERS": 1,
+    # Keep finished jobs' outputs this many; older finished jobs are deleted first.
+    "MAX_JOBS_KEPT": 50,
+    "SOCK_SERVER_OPTIONS": {"max_message_size": 4 * 1024 * 1024, "ping_interval": 25},
+    # Analyzer keyword arguments (e.g. {"max_faces": 4}), passed through as they are.
+    "ANALYZER_OPTIONS": {},
+}
+
+
+@dataclass
+class WebState:
+    analyzer: Any
+    jobs: Any
+    nav: List[Tuple[str, str]] = field(default_factory=list)  # (label, endpoint)
+
+
+def state(app: Optional[Flask] = None) -> WebState:
+    from flask import current_app
+
+    return (app or current_app).extensions[EXT]
+
+
+def add_page(app: Flask, bp: Blueprint, label: str, endpoint: str, **register_kwargs) -> None:
+    """Register a blueprint and list it in the navigation bar as ``label`` -> ``endpoint``."""
+    app.register_blueprint(bp, **register_kwargs)
+    app.extensions[EXT].nav.append((label, endpoint))
+
+
+def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] = None) -> Flask:
+    """Build the app. ``test_config`` overrides the config; its key ``ANALYZER`` may hold an
+    already-built Analyzer to share (tests build one per session), else one is built here."""
+    instance_path = instance_path or os.environ.get("FACIAL_FEEDBACK_INSTANCE")
+    if instance_path:
+        instance_path = os.path.abspath(instance_path)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.config.from_mapping(DEFAULT_CONFIG)
+    if test_config is None:
+        app.config.from_prefixed_env("FACIAL_FEEDBACK")
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    analyzer = app.config.pop("ANALYZER", None)
+    if analyzer is None:
+        from facial_feedback import Analyzer
+
+        analyzer = Analyzer(**app.config["ANALYZER_OPTIONS"])
+
+    from .jobs import JobManager
+
+    jobs = JobManager(analyzer, os.path.join(app.instance_path, "jobs"),
+                      workers=app.config["JOB_WORKERS"], max_kept=app.config["MAX_JOBS_KEPT"])
+    app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs)
+
+    from . import api, errors, live, pages
+
+    errors.register(app)
+    add_page(app, pages.bp, "Live", "pages.live")
+    app.extensions[EXT].nav += [("Photos", "pages.photos"), ("Video", "pages.video")]
+    app.register_blueprint(api.bp)
+    app.register_blueprint(live.bp)
+
+    @app.context_processor
+    def _nav():
+        return {"nav_items": app.extensions[EXT].nav}
+
+    return app

@@ -1,0 +1,260 @@
+"""Video analysis jobs: a small thread pool, one folder per job under the instance folder.
+
+    <root>/<job id>/job.json        the job's record (what GET /api/v1/jobs/<id> returns)
+    <root>/<job id>/upload.<ext>    the uploaded video, deleted after the job unless kept
+    <root>/<job id>/results.csv     one row per face per frame (types.CSV_COLUMNS)
+    <root>/<job id>/results.jsonl   one FrameResult.to_dict() per line (JSON lines)
+    <root>/<job id>/annotated.webm  the video with boxes and labels (VP8, plays in browsers)
+
+Records are written to disk as the job goes, so the job list survives a page reload and a
+server restart (a job that was running when the server stopped is marked failed, saying so).
+Results are streamed to disk frame by frame: a long video needs the memory of a few frames.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
+OUTPUTS = {"csv": ("results.csv", "text/csv"),
+           "json": ("results.jsonl", "application/x-ndjson"),
+           "video": ("annotated.webm", "video/webm")}
+ACTIVE = ("queued", "running")
+
+
+class Cancelled(Exception):
+    pass
+
+
+class JobManager:
+    def __init__(self, analyzer, root: str, workers: int = 1, max_kept: int = 50):
+        self.analyzer = analyzer
+        self.root = root
+        self.max_kept = max_kept
+        os.makedirs(root, exist_ok=True)
+        self._lock = threading.Lock()
+        self._jobs: Dict[str, dict] = {}
+        self._cancel: Dict[str, threading.Event] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="ff-job")
+        self._load()
+
+    # ---- records -------------------------------------------------------------------
+    def _dir(self, job_id: str) -> str:
+        return os.path.join(self.root, job_id)
+
+    def _load(self) -> None:
+        for name in os.listdir(self.root):
+            p = os.path.join(self.root, name, "job.json")
+            try:
+                with open(p) as f:
+                    job = json.load(f)
+            except (OSError, ValueError):
+                continue
+            if job.get("status") in ACTIVE:
+                job.update(status="failed", error="The server stopped before this job finished.",
+                           finished=job.get("finished") or time.time())
+                self._remove_upload(job)
+                self._save(job)
+            self._jobs[job["id"]] = job
+
+    def _save(self, job: dict) -> None:
+        d = self._dir(job["id"])
+        if not os.path.isdir(d):
+            return  # deleted meanwhile
+        tmp = os.path.join(d, "job.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(job, f)
+        os.replace(tmp, os.path.join(d, "job.json"))
+
+    def _update(self, job_id: str, save: bool = True, **fields) -> Optional[dict]:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            job.update(fields)
+            snapshot = dict(job)
+        if save:
+            self._save(snapshot)
+        return snapshot
+
+    # ---- public ------------------------------------------------------------------------
+    def create(self, fileobj, filename: str, every: int = 1, keep_upload: bool = False,
+               annotate: bool = True) -> dict:
+        """Store an uploaded video (a werkzeug FileStorage or anything with .save(path)) and queue it."""
+        job_id = uuid.uuid4().hex[:12]
+        ext = os.path.splitext(filename)[1].lower() or ".bin"
+        d = self._dir(job_id)
+        os.makedirs(d)
+        upload = os.path.join(d, "upload" + ext)
+        fileobj.save(upload)
+        job = {
+            "id": job_id, "filename": filename, "status": "queued", "error": None,
+            "every": int(every), "keep_upload": bool(keep_upload), "annotate": bool(annotate),
+            "created": time.time(), "started": None, "finished": None,
+            "progress": 0.0, "frames_done": 0, "frames_total": None, "fps": None,
+            "faces": None, "tracks": [], "size_bytes": os.path.getsize(upload),
+            "upload": os.path.basename(upload), "outputs": [],
+        }
+        with self._lock:
+            self._jobs[job_id] = job
+            self._cancel[job_id] = threading.Event()
+        self._save(job)
+        self._prune()
+        self._pool.submit(self._run, job_id)
+        return dict(job)
+
+    def list(self) -> List[dict]:
+        with self._lock:
+            return sorted((dict(j) for j in self._jobs.values()), key=lambda j: j["created"], reverse=True)
+
+    def get(self, job_id: str) -> Optional[dict]:
+        with self._lock:
+            j = self._jobs.get(job_id)
+            return dict(j) if j else None
+
+    def output_path(self, job_id: str, kind: str) -> Optional[str]:
+        job = self.get(job_id)
+        if job is None or kind not in OUTPUTS or kind not in job["outputs"]:
+            return None
+        p = os.path.join(self._dir(job_id), OUTPUTS[kind][0])
+        return p if os.path.exists(p) else None
+
+    def delete(self, job_id: str) -> bool:
+        """Cancel (if running) and delete a job with all its files."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+            ev = self._cancel.pop(job_id, None)
+        if job is None:
+            return False
+        if ev is not None:
+            ev.set()
+        shutil.rmtree(self._dir(job_id), ignore_errors=True)
+        return True
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> Optional[dict]:
+        """Block until the job leaves queued/running (tests, scripts)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            j = self.get(job_id)
+            if j is None or j["status"] not in ACTIVE:
+                return j
+            time.sleep(0.05)
+        return self.get(job_id)
+
+    def shutdown(self) -> None:
+        for ev in list(self._cancel.values()):
+            ev.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _prune(self) -> None:
+        finished = [j for j in self.list() if j["status"] not in ACTIVE]
+        for j in finished[self.max_kept:]:
+            self.delete(j["id"])
+
+    def _remove_upload(self, job: dict) -> None:
+        if job.get("keep_upload"):
+            return
+        p = os.path.join(self._dir(job["id"]), job.get("upload") or "")
+        if job.get("upload") and os.path.exists(p):
+            os.remove(p)
+        job["upload"] = None
+
+    # ---- the work ----------------------------------------------------------------------
+    def _run(self, job_id: str) -> None:
+        job = self.get(job_id)
+        if job is None:
+            return
+        cancel = self._cancel.get(job_id) or threading.Event()
+        d = self._dir(job_id)
+        upload = os.path.join(d, job["upload"])
+        t0 = time.time()
+        self._update(job_id, status="running", started=t0)
+        state = {"last_save": 0.0}
+
+        def progress(done: int, total: Optional[int]) -> None:
+            if cancel.is_set():
+                raise Cancelled()
+            now = time.time()
+            fields = {"frames_done": int(done), "frames_total": int(total) if total else None,
+                      "fps": round(done / max(now - t0, 1e-6), 1)}
+            if total:
+                fields["progress"] = round(min(1.0, done / total), 4)
+            save = now - state["last_save"] > 1.0
+            if save:
+                state["last_save"] = now
+            self._update(job_id, save=save, **fields)
+
+        try:
+            summary = run_video(self.analyzer, upload, d, every=job["every"],
+                                annotate=job["annotate"], progress=progress)
+        except Cancelled:
+            return
+        except Exception as e:  # the job says why it failed
+            log.warning("job %s failed: %s", job_id, e, exc_info=not _is_input_error(e))
+            if cancel.is_set():
+                return
+            with self._lock:
+                j = self._jobs.get(job_id)
+                if j is not None:
+                    self._remove_upload(j)
+            self._update(job_id, status="failed", error=describe_error(e), finished=time.time(),
+                         fps=None if not self.get(job_id) else self.get(job_id).get("fps"))
+            return
+        if cancel.is_set():
+            return
+        with self._lock:
+            j = self._jobs.get(job_id)
+            if j is not None:
+                self._remove_upload(j)
+        elapsed = time.time() - t0
+        self._update(job_id, status="done", progress=1.0, finished=time.time(),
+                     frames_done=summary["frames"], frames_total=summary["frames_total"] or summary["frames"],
+                     fps=round(summary["frames"] / max(elapsed, 1e-6), 1),
+                     faces=len(summary["tracks"]), tracks=summary["tracks"],
+                     duration=summary.get("duration"), outputs=summary["outputs"],
+                     emotion_frames=summary.get("emotion_frames"), session=summary.get("session"))
+
+
+def _is_input_error(e: Exception) -> bool:
+    return isinstance(e, (ValueError, OSError))  # ImageError and VideoError are ValueErrors
+
+
+def describe_error(e: Exception) -> str:
+    msg = str(e).strip() or type(e).__name__
+    if not _is_input_error(e):
+        msg = f"{type(e).__name__}: {msg}"
+    return msg
+
+
+def run_video(analyzer, path: str, out_dir: str, every: int = 1, annotate: bool = True,
+              progress=None) -> dict:
+    """Analyse one video with the library's streaming writer: CSV, JSON lines and (optionally)
+    the annotated video go to out_dir as frames come."""
+    from facial_feedback.io import probe_video
+    from facial_feedback.video import write_video_outputs
+
+    info = probe_video(path)
+    csv_path = os.path.join(out_dir, OUTPUTS["csv"][0])
+    json_path = os.path.join(out_dir, OUTPUTS["json"][0])
+    video_path = os.path.join(out_dir, OUTPUTS["video"][0]) if annotate else None
+    summary = write_video_outputs(analyzer, path, csv_path=csv_path, json_path=json_path,
+                                  annotate_path=video_path, every=every, progress=progress)
+    if summary.frames_analysed == 0:
+        raise ValueError("the video has no readable frames")
+    outputs = ["csv", "json"] + (["video"] if video_path and os.path.getsize(video_path) > 0 else [])
+    last = max([tr["last"] for tr in summary.tracks.values()] + [info.duration])
+    return {"frames": summary.frames_analysed, "frames_total": info.frame_count or None,
+            "duration": round(float(last), 3), "outputs": outputs, "session": summary.session,
+            "tracks": [{"track_id": k, "frames": v["frames"], "first": round(v["first"], 3),
+                        "last": round(v["last"], 3)} for k, v in sorted(summary.tracks.items())],
+            "emotion_frames": summary.emotion_frames}

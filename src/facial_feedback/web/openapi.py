@@ -1,0 +1,127 @@
+"""The OpenAPI 3.1 document for /api/v1 (served at /api/v1/openapi.json).
+
+A test checks that every /api/v1 route of the app is described here and vice versa.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def _err(desc):
+    return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def spec(app: Flask) -> dict:
+    from facial_feedback import types as fft
+
+    emo_scores = {"type": "object", "properties": {k: {"type": "number"} for k in fft.EMOTIONS},
+                  "required": list(fft.EMOTIONS)}
+    limit = app.config.get("MAX_IMAGE_BYTES")
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    E400, E404, E409, E413, E415 = (_err("Bad input (not an image or video, empty, truncated, bad parameter)"),
+                                    _err("Unknown job or output"), _err("The job is not finished"),
+                                    _err("Too large (MAX_CONTENT_LENGTH for a request, MAX_IMAGE_BYTES for an image)"),
+                                    _err("Wrong type (not an image/video; JSON, form fields, paths and URLs are refused)"))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "facial-feedback", "version": "1",
+                 "description": "Offline face analysis. Uploaded bytes only: the server never reads a path or "
+                                "fetches a URL named in a request. Errors are JSON: "
+                                '{"error": {"status", "code", "message"}}. All times are seconds, boxes are '
+                                "[x, y, w, h] in pixels of the upright image."},
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/api/v1/meta": {"get": {"summary": "Emotion labels, CSV columns and upload limits",
+                                     "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Meta"}}}}}}},
+            "/api/v1/analyze": {"post": {
+                "summary": "Analyse one image",
+                "description": f"Send the image as multipart/form-data field `image` (or `file`), or as the raw body "
+                               f"with an image/* Content-Type. At most {limit} bytes.",
+                "parameters": [
+                    {"name": "landmarks", "in": "query", "schema": {"type": "boolean"}, "description": "include the 478-point mesh"},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "csv: one row per face"},
+                    {"name": "filename", "in": "query", "schema": {"type": "string"}, "description": "name to report for a raw-body upload"}],
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}, "required": ["image"]}},
+                    "image/*": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": {"description": "The faces found (an empty list when there are none)",
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageResult"}},
+                                                  "text/csv": {"schema": {"type": "string"}}}},
+                              "400": E400, "413": E413, "415": E415}}},
+            "/api/v1/jobs": {
+                "get": {"summary": "List video jobs, newest first",
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                            "type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}}}},
+                "post": {"summary": "Upload a video and start analysing it in the background",
+                         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                             "type": "object", "required": ["video"], "properties": {
+                                 "video": {"type": "string", "format": "binary"},
+                                 "every": {"type": "integer", "minimum": 1, "default": 1, "description": "analyse every Nth frame"},
+                                 "keep": {"type": "boolean", "default": False, "description": "keep the uploaded video after the job (else deleted)"},
+                                 "annotate": {"type": "boolean", "default": True, "description": "write the annotated video"}}}}}},
+                         "responses": {"202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
+                                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+                                       "400": E400, "413": E413, "415": E415}}},
+            "/api/v1/jobs/{job_id}": {
+                "parameters": [job_id],
+                "get": {"summary": "Poll a job (status, progress, fps, error)",
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}, "404": E404}},
+                "delete": {"summary": "Cancel (if running) and delete a job and its files",
+                           "responses": {"204": {"description": "Deleted"}, "404": E404}}},
+            "/api/v1/jobs/{job_id}/{name}": {
+                "parameters": [job_id, {"name": "name", "in": "path", "required": True, "schema": {
+                    "type": "string", "enum": ["results.csv", "results.jsonl", "annotated.webm"]}},
+                    {"name": "download", "in": "query", "schema": {"type": "boolean"}, "description": "as an attachment"}],
+                "get": {"summary": "Download a finished job's results",
+                        "description": "results.csv: one row per face per frame; results.jsonl: one FrameResult per line (JSON lines); "
+                                       "annotated.webm: the video with boxes and labels.",
+                        "responses": {"200": {"description": "The file"}, "404": E404, "409": E409}}},
+            "/api/v1/jobs/{job_id}/timeline": {
+                "parameters": [job_id, {"name": "points", "in": "query", "schema": {"type": "integer", "default": 600}}],
+                "get": {"summary": "Each face's emotion probabilities over time, averaged into at most `points` buckets",
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Timeline"}}}},
+                                      "404": E404, "409": E409}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Emotion": {"type": "object", "properties": {"label": {"type": "string", "enum": list(fft.EMOTIONS)},
+                                                         "confidence": {"type": "number"}, "scores": emo_scores}},
+            "Face": {"type": "object", "description": "FrameResult.to_dict() face (the schema the CLI and CSV share)",
+                     "properties": {
+                         "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4, "description": "[x, y, w, h] pixels"},
+                         "score": {"type": ["number", "null"]}, "track_id": {"type": ["integer", "null"]},
+                         "pose": {"type": ["object", "null"], "properties": {"yaw": {"type": "number"}, "pitch": {"type": "number"}, "roll": {"type": "number"}}},
+                         "emotion": {"oneOf": [{"$ref": "#/components/schemas/Emotion"}, {"type": "null"}]},
+                         "signals": {"type": "object", "description": "per-face signals, when computed"},
+                         "landmarks": {"type": "array", "description": "478 x [x, y, z], only when asked for"}}},
+            "FrameResult": {"type": "object", "properties": {
+                "width": {"type": "integer"}, "height": {"type": "integer"}, "frame": {"type": "integer"},
+                "time": {"type": "number"}, "faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}},
+                "session": {"type": "object", "description": "live/video signals snapshot (states, events), when on"}}},
+            "ImageResult": {"allOf": [{"$ref": "#/components/schemas/FrameResult"}, {"type": "object", "properties": {
+                "filename": {"type": ["string", "null"]}, "elapsed_ms": {"type": "number"}}}]},
+            "Job": {"type": "object", "properties": {
+                "id": {"type": "string"}, "filename": {"type": "string"},
+                "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "error": {"type": ["string", "null"], "description": "why it failed"},
+                "progress": {"type": "number", "description": "0..1"}, "frames_done": {"type": "integer"},
+                "frames_total": {"type": ["integer", "null"]}, "fps": {"type": ["number", "null"], "description": "frames analysed per second"},
+                "every": {"type": "integer"}, "keep_upload": {"type": "boolean"}, "upload_kept": {"type": "boolean"},
+                "created": {"type": "number"}, "started": {"type": ["number", "null"]}, "finished": {"type": ["number", "null"]},
+                "faces": {"type": ["integer", "null"]}, "tracks": {"type": "array"}, "outputs": {"type": "array", "items": {"type": "string"}},
+                "urls": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "Timeline": {"type": "object", "properties": {
+                "job": {"type": "string"}, "emotions": {"type": "array", "items": {"type": "string"}}, "duration": {"type": "number"},
+                "tracks": {"type": "array", "items": {"type": "object", "properties": {
+                    "track_id": {"type": "integer"}, "time": {"type": "array", "items": {"type": "number"}},
+                    "emotions": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}}}}}}},
+            "Meta": {"type": "object", "properties": {"emotions": {"type": "array"}, "csv_columns": {"type": "array"},
+                                                      "limits": {"type": "object"}, "video_extensions": {"type": "array"}}},
+        }},
+        "x-websocket": {"/ws/live": "Binary messages: one JPEG frame each (at most MAX_FRAME_BYTES). Text messages: JSON "
+                                    '{"type": "config", "landmarks": bool} or {"type": "reset"}. Replies: JSON {"type": "result", '
+                                    '"seq", "server_ms", "result": FrameResult} or {"type": "error", "message"}. Send the next frame '
+                                    "only after the reply to the previous one (one frame in flight)."},
+    }

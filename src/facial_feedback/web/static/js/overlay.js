@@ -1,0 +1,133 @@
+/* Drawing a FrameResult (the API's JSON) on a canvas, and small shared helpers.
+ * Plain browser JS: everything hangs off window.FF. No inference happens here. */
+(function () {
+  "use strict";
+  const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+  const COLORS = {
+    angry: "#e5484d", disgust: "#8e6c00", fear: "#8e4ec6", happy: "#f5b300",
+    sad: "#3e63dd", surprise: "#12a594", neutral: "#8b8d98",
+  };
+
+  function topEmotion(face) {
+    return face && face.emotion ? face.emotion.label : null;
+  }
+
+  function pct(v) { return Math.round((v || 0) * 100) + "%"; }
+
+  function faceTitle(face, i) {
+    const id = face.track_id != null ? "#" + face.track_id : "face " + (i + 1);
+    const e = face.emotion;
+    return e ? `${id} ${e.label} ${pct(e.confidence)}` : id;
+  }
+
+  /* Draw boxes, labels, per-emotion bars and (optionally) the mesh.
+   * The canvas's pixel size should match result.width x result.height (or pass opts.scale). */
+  function drawResult(ctx, result, opts) {
+    opts = opts || {};
+    const sx = opts.scaleX || opts.scale || 1, sy = opts.scaleY || opts.scale || 1;
+    const W = ctx.canvas.width, H = ctx.canvas.height;
+    const unit = Math.max(1, Math.min(W, H) / 480);  // line widths / font sizes scale with the image
+    if (opts.clear !== false) ctx.clearRect(0, 0, W, H);
+    (result.faces || []).forEach(function (face, i) {
+      const [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
+      const label = topEmotion(face);
+      const color = label ? COLORS[label] : "#4cc38a";
+      if (opts.mesh && face.landmarks) {
+        ctx.fillStyle = "rgba(120, 230, 255, 0.85)";
+        const r = Math.max(0.8, unit * 0.9);
+        for (const p of face.landmarks) ctx.fillRect(p[0] * sx - r / 2, p[1] * sy - r / 2, r, r);
+      }
+      ctx.lineWidth = 2.5 * unit;
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x, y, w, h);
+      // title tag above the box (inside if there is no room)
+      const fs = Math.round(14 * unit);
+      ctx.font = `600 ${fs}px system-ui, sans-serif`;
+      const title = faceTitle(face, i);
+      const tw = ctx.measureText(title).width + 8 * unit;
+      const ty = y - fs - 6 * unit >= 0 ? y - fs - 6 * unit : y;
+      ctx.fillStyle = color;
+      ctx.fillRect(x - ctx.lineWidth / 2, ty, tw, fs + 6 * unit);
+      ctx.fillStyle = "#111";
+      ctx.textBaseline = "top";
+      ctx.fillText(title, x + 4 * unit - ctx.lineWidth / 2, ty + 3 * unit);
+      if (opts.bars !== false && face.emotion) drawBars(ctx, face.emotion.scores, x, y, w, h, unit);
+    });
+  }
+
+  function drawBars(ctx, scores, x, y, w, h, unit) {
+    const rowH = Math.max(9, Math.round(11 * unit)), barW = Math.round(70 * unit), labW = Math.round(52 * unit);
+    const totalW = labW + barW + 6 * unit, totalH = rowH * EMOTIONS.length + 6 * unit;
+    const W = ctx.canvas.width, H = ctx.canvas.height;
+    let bx = x + w + 6 * unit;
+    if (bx + totalW > W) bx = x - totalW - 6 * unit;            // left of the box
+    if (bx < 0) bx = Math.max(0, Math.min(W - totalW, x));       // or over it
+    let by = Math.max(0, Math.min(H - totalH, y));
+    ctx.fillStyle = "rgba(17, 17, 17, 0.6)";
+    ctx.fillRect(bx, by, totalW, totalH);
+    ctx.font = `${Math.round(rowH * 0.85)}px system-ui, sans-serif`;
+    ctx.textBaseline = "middle";
+    EMOTIONS.forEach(function (k, i) {
+      const v = scores[k] || 0, cy = by + 3 * unit + i * rowH + rowH / 2;
+      ctx.fillStyle = "#eee";
+      ctx.fillText(k, bx + 3 * unit, cy);
+      ctx.fillStyle = "rgba(255,255,255,0.15)";
+      ctx.fillRect(bx + labW, cy - rowH * 0.35, barW, rowH * 0.7);
+      ctx.fillStyle = COLORS[k];
+      ctx.fillRect(bx + labW, cy - rowH * 0.35, barW * v, rowH * 0.7);
+    });
+  }
+
+  /* CSV in the same columns as the server's (types.CSV_COLUMNS), with a leading "file". */
+  function csvRows(result, file) {
+    return (result.faces || []).map(function (f) {
+      const pose = f.pose || {}, emo = f.emotion || {}, s = emo.scores || {};
+      const row = {
+        file: file, frame: result.frame, time: result.time, track_id: f.track_id,
+        x: f.box[0], y: f.box[1], w: f.box[2], h: f.box[3], score: f.score,
+        yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll, emotion: emo.label,
+      };
+      EMOTIONS.forEach(function (k) { row["p_" + k] = s[k]; });
+      return row;
+    });
+  }
+
+  function toCsv(rows, columns) {
+    const esc = function (v) {
+      if (v === null || v === undefined) return "";
+      const t = String(v);
+      return /[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
+    };
+    return [columns.join(",")].concat(rows.map(function (r) {
+      return columns.map(function (c) { return esc(r[c]); }).join(",");
+    })).join("\n") + "\n";
+  }
+
+  function download(name, text, type) {
+    const url = URL.createObjectURL(new Blob([text], { type: type || "application/octet-stream" }));
+    const a = document.createElement("a");
+    a.href = url; a.download = name;
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  async function apiError(resp) {
+    try {
+      const body = await resp.json();
+      if (body && body.error) return body.error.message;
+    } catch (e) { /* not JSON */ }
+    return `HTTP ${resp.status}`;
+  }
+
+  function fmtBytes(n) {
+    if (n >= 1 << 30) return (n / (1 << 30)).toFixed(1) + " GB";
+    if (n >= 1 << 20) return (n / (1 << 20)).toFixed(0) + " MB";
+    if (n >= 1 << 10) return (n / (1 << 10)).toFixed(0) + " KB";
+    return n + " B";
+  }
+
+  window.FF = Object.assign(window.FF || {}, {
+    EMOTIONS: EMOTIONS, COLORS: COLORS, drawResult: drawResult, faceTitle: faceTitle, pct: pct,
+    csvRows: csvRows, toCsv: toCsv, download: download, apiError: apiError, fmtBytes: fmtBytes,
+  });
+})();

@@ -1,0 +1,133 @@
+/* The Photos page: upload each image to /api/v1/analyze, draw the result client-side. */
+(function () {
+  "use strict";
+  const $ = function (id) { return document.getElementById(id); };
+  const items = [];      // {file, result|null, error|null, bitmap, canvas}
+  let queue = Promise.resolve();
+  let columns = null;
+
+  fetch("/api/v1/meta").then(function (r) { return r.json(); }).then(function (m) {
+    columns = ["file"].concat(m.csv_columns);
+  }).catch(function () { /* falls back below */ });
+
+  function updateButtons() {
+    const done = items.filter(function (it) { return it.result; });
+    $("dl-json").disabled = $("dl-csv").disabled = !done.length;
+    $("clear").disabled = !items.length;
+    const faces = done.reduce(function (n, it) { return n + it.result.faces.length; }, 0);
+    const failed = items.filter(function (it) { return it.error; }).length;
+    const pending = items.length - done.length - failed;
+    $("summary").textContent = items.length ?
+      `${done.length} analysed, ${faces} face${faces === 1 ? "" : "s"}` +
+      (failed ? `, ${failed} failed` : "") + (pending ? `, ${pending} waiting…` : "") : "";
+  }
+
+  function card(it) {
+    const el = document.createElement("article");
+    el.className = "card";
+    el.innerHTML = '<div class="canvas-box"><canvas></canvas></div><div class="card-body">' +
+      '<h3 class="name"></h3><p class="meta">Analysing…</p><ul class="faces-list"></ul></div>';
+    el.querySelector(".name").textContent = it.file.name;
+    it.el = el;
+    it.canvas = el.querySelector("canvas");
+    $("results").prepend(el);
+    return el;
+  }
+
+  async function draw(it) {
+    const c = it.canvas, ctx = c.getContext("2d");
+    if (!it.bitmap) {
+      try { it.bitmap = await createImageBitmap(it.file, { imageOrientation: "from-image" }); }
+      catch (e) { it.bitmap = null; }
+    }
+    const r = it.result;
+    const W = r ? r.width : (it.bitmap ? it.bitmap.width : 320);
+    const H = r ? r.height : (it.bitmap ? it.bitmap.height : 240);
+    c.width = W; c.height = H;
+    if (it.bitmap) ctx.drawImage(it.bitmap, 0, 0, W, H);
+    if (r) FF.drawResult(ctx, r, { mesh: $("mesh").checked, clear: false });
+  }
+
+  async function analyse(it) {
+    const fd = new FormData();
+    fd.append("image", it.file, it.file.name);
+    const q = $("mesh").checked ? "?landmarks=1" : "";
+    try {
+      const resp = await fetch("/api/v1/analyze" + q, { method: "POST", body: fd });
+      if (!resp.ok) throw new Error(await FF.apiError(resp));
+      it.result = await resp.json();
+      it.result.filename = it.file.name;
+    } catch (e) {
+      it.error = e.message || String(e);
+    }
+    const meta = it.el.querySelector(".meta"), ul = it.el.querySelector(".faces-list");
+    if (it.error) {
+      it.el.classList.add("failed");
+      meta.className = "meta error";
+      meta.textContent = it.error;
+    } else {
+      const n = it.result.faces.length;
+      it.el.dataset.faces = String(n);
+      meta.textContent = `${n} face${n === 1 ? "" : "s"} · ${it.result.width}×${it.result.height} · ${Math.round(it.result.elapsed_ms)} ms`;
+      ul.replaceChildren.apply(ul, it.result.faces.map(function (f, i) {
+        const li = document.createElement("li");
+        li.className = "face-item";
+        const dot = document.createElement("span");
+        dot.className = "dot";
+        dot.style.background = f.emotion ? FF.COLORS[f.emotion.label] : "#4cc38a";
+        li.append(dot, document.createTextNode(FF.faceTitle(f, i)));
+        return li;
+      }));
+      if (!n) ul.innerHTML = '<li class="muted">No face found.</li>';
+    }
+    it.el.classList.add("done");
+    await draw(it);
+    updateButtons();
+  }
+
+  function addFiles(files) {
+    Array.from(files).forEach(function (file) {
+      const it = { file: file, result: null, error: null };
+      items.push(it);
+      card(it);
+      draw(it);
+      queue = queue.then(function () { return analyse(it); });   // one upload at a time
+    });
+    updateButtons();
+  }
+
+  $("files").addEventListener("change", function (e) { addFiles(e.target.files); e.target.value = ""; });
+  const dz = $("dropzone");
+  ["dragenter", "dragover"].forEach(function (t) {
+    dz.addEventListener(t, function (e) { e.preventDefault(); dz.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (t) {
+    dz.addEventListener(t, function (e) { e.preventDefault(); dz.classList.remove("over"); });
+  });
+  dz.addEventListener("drop", function (e) { if (e.dataTransfer) addFiles(e.dataTransfer.files); });
+  $("mesh").addEventListener("change", function () {
+    // the mesh needs the landmarks: re-analyse what lacks them
+    items.forEach(function (it) {
+      const needs = $("mesh").checked && it.result && it.result.faces.some(function (f) { return !f.landmarks; });
+      if (needs) { it.result = null; queue = queue.then(function () { return analyse(it); }); }
+      else draw(it);
+    });
+  });
+  $("dl-json").addEventListener("click", function () {
+    const out = items.filter(function (it) { return it.result; }).map(function (it) { return it.result; });
+    FF.download("photos.json", JSON.stringify(out, null, 1), "application/json");
+  });
+  $("dl-csv").addEventListener("click", function () {
+    const cols = columns || ["file", "frame", "time", "track_id", "x", "y", "w", "h", "score", "yaw", "pitch", "roll", "emotion"]
+      .concat(FF.EMOTIONS.map(function (k) { return "p_" + k; }));
+    let rows = [];
+    items.forEach(function (it) { if (it.result) rows = rows.concat(FF.csvRows(it.result, it.file.name)); });
+    FF.download("photos.csv", FF.toCsv(rows, cols), "text/csv");
+  });
+  $("clear").addEventListener("click", function () {
+    items.length = 0;
+    $("results").replaceChildren();
+    updateButtons();
+  });
+  window.ffPhotos = { items: items };
+})();
