@@ -42,7 +42,10 @@ class _AnnotatedWriter:
 
         self.path = str(path)
         ext = Path(path).suffix.lower()
-        fourcc = cv2.VideoWriter_fourcc(*("mp4v" if ext in (".mp4", ".m4v", ".mov") else "MJPG"))
+        # .webm: VP8, which browsers play (the web app's annotated video); OpenCV's wheels
+        # have no H.264 encoder, and browsers do not play mp4v.
+        codec = "mp4v" if ext in (".mp4", ".m4v", ".mov") else "VP80" if ext == ".webm" else "MJPG"
+        fourcc = cv2.VideoWriter_fourcc(*codec)
         self.w = cv2.VideoWriter(self.path, fourcc, fps, size)
         if not self.w.isOpened():
             raise VideoError(f"cannot write annotated video to {path}")
