@@ -25,6 +25,10 @@ from .. import topology as T
 # Anatomical constants for the gaze estimate (adult averages).
 IRIS_DIAMETER_MM = 11.7   # horizontal visible iris diameter, nearly constant across adults
 EYEBALL_RADIUS_MM = 12.0  # rotation radius of the eye (half of the ~24 mm axial length)
+# With the eyes looking straight ahead the iris centre sits above the midpoint of the
+# corners (the inner corner is lower): measured at +8.7..+9.3 degrees on frontal faces
+# looking at the camera (tests/test_signals_geometry.py); subtracted so 0 = straight ahead.
+EYE_PITCH_REST_DEG = 9.0
 
 _NEGATIVE = ("angry", "disgust", "fear", "sad")
 
@@ -237,7 +241,7 @@ def eye_gaze(landmarks) -> Optional[Tuple[float, float]]:
     x_axis, up = face_axes(lm)
     rx, ry = _iris_offset(lm, "right", x_axis, up)
     lx, ly = _iris_offset(lm, "left", x_axis, up)
-    return _offset_to_deg((rx + lx) / 2.0), _offset_to_deg((ry + ly) / 2.0)
+    return _offset_to_deg((rx + lx) / 2.0), _offset_to_deg((ry + ly) / 2.0) - EYE_PITCH_REST_DEG
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,165 @@
+"""Deform a real 478-point mesh by known amounts, and build frame sequences from it.
+
+For tests and for checking thresholds: close the lids, open the mouth, move the irises,
+lower the brows, turn the head, all in the face's own axes so the result stays a
+plausible mesh. Amounts are fractions or multiples of the inter-ocular distance (IOD).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Iterable, List, Optional
+
+import numpy as np
+
+from .. import topology as T
+from .geometry import face_axes, interocular_distance
+
+
+@functools.lru_cache(maxsize=1)
+def reference_mesh() -> np.ndarray:
+    """The real mesh of scikit-image's astronaut photo (MediaPipe FaceMesh, static, with iris).
+
+    Needs scikit-image (a test dependency); the mesh is computed once per process.
+    """
+    import mediapipe as mp
+    import skimage.data
+
+    img = skimage.data.astronaut()
+    h, w = img.shape[:2]
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as fm:
+        res = fm.process(img)
+    if not res.multi_face_landmarks:
+        raise RuntimeError("no face found in skimage.data.astronaut()")
+    lm = np.array([(p.x * w, p.y * h, p.z * w) for p in res.multi_face_landmarks[0].landmark], dtype=np.float64)
+    lm.setflags(write=False)
+    return lm
+
+
+def _up(lm: np.ndarray) -> np.ndarray:
+    _, up = face_axes(lm)
+    return np.array([up[0], up[1], 0.0])
+
+
+def close_eyes(lm: np.ndarray, f: float, side: str = "both") -> np.ndarray:
+    """Move each upper-lid point a fraction f of the way onto the lower-lid point below it
+    (f=1: lids shut, lid gap 0). Returns a new array."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    pairs = []
+    if side in ("both", "right"):
+        pairs += list(T.RIGHT_EYE_LID_PAIRS)
+    if side in ("both", "left"):
+        pairs += list(T.LEFT_EYE_LID_PAIRS)
+    for u, d in pairs:
+        out[u] = out[u] + f * (out[d] - out[u])
+    return out
+
+
+def open_mouth(lm: np.ndarray, a: float) -> np.ndarray:
+    """Drop the lower lip (inner and outer lower contours) and the chin by a * IOD along the
+    face's down axis: a=0.6 is a yawn-wide opening."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    d = -_up(out) * a * interocular_distance(out)
+    idx = set(T.LIPS_INNER_LOWER[1:-1]) | set(T.LIPS_OUTER_LOWER[1:-1]) | {T.CHIN}
+    for i in idx:
+        out[i] += d
+    return out
+
+
+def move_irises(lm: np.ndarray, dx: float, dy: float = 0.0) -> np.ndarray:
+    """Shift both irises (centre and ring) by (dx, dy) iris diameters along the face's
+    (x, up) axes: dx > 0 towards the image's right, dy > 0 upwards."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    x, up = face_axes(out)
+    for centre, ring in ((T.RIGHT_IRIS_CENTER, T.RIGHT_IRIS_RING), (T.LEFT_IRIS_CENTER, T.LEFT_IRIS_RING)):
+        r = out[list(ring), :2]
+        diam = (np.hypot(*(r[0] - r[2])) + np.hypot(*(r[1] - r[3]))) / 2.0
+        shift = (dx * x + dy * up) * diam
+        for i in (centre,) + tuple(ring):
+            out[i, :2] += shift
+    return out
+
+
+def lower_brows(lm: np.ndarray, a: float) -> np.ndarray:
+    """Move both brows down by a * IOD along the face's down axis."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    d = -_up(out) * a * interocular_distance(out)
+    for i in set(T.RIGHT_BROW) | set(T.LEFT_BROW):
+        out[i] += d
+    return out
+
+
+def press_lips(lm: np.ndarray, f: float) -> np.ndarray:
+    """Thin both lips by a fraction f (outer lip edges move towards the inner edges)."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    for outer, inner in zip(T.LIPS_OUTER_UPPER[1:-1], T.LIPS_INNER_UPPER[1:-1]):
+        out[outer] += f * (out[inner] - out[outer])
+    for outer, inner in zip(T.LIPS_OUTER_LOWER[1:-1], T.LIPS_INNER_LOWER[1:-1]):
+        out[outer] += f * (out[inner] - out[outer])
+    return out
+
+
+def smile(lm: np.ndarray, f: float) -> np.ndarray:
+    """Lift the mouth corners by 0.12 * f IOD and widen the mouth by 0.3 * f IOD."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    iod = interocular_distance(out)
+    x, up = face_axes(out)
+    for i, sgn in ((T.MOUTH_RIGHT, -1.0), (T.MOUTH_LEFT, 1.0), (T.MOUTH_INNER_RIGHT, -1.0), (T.MOUTH_INNER_LEFT, 1.0)):
+        out[i, :2] += (up * 0.12 * f + sgn * x * 0.15 * f) * iod
+    return out
+
+
+def rotate_in_plane(lm: np.ndarray, deg: float) -> np.ndarray:
+    """Rotate the mesh about its eye midpoint by deg degrees, clockwise in the image."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    c = (out[T.RIGHT_EYE_OUTER, :2] + out[T.LEFT_EYE_OUTER, :2]) / 2.0
+    a = np.radians(deg)
+    R = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    out[:, :2] = (out[:, :2] - c) @ R.T + c
+    return out
+
+
+def frames(fps: float, seconds: float, mesh_at: Callable[[float], Optional[np.ndarray]],
+           pose_at: Optional[Callable[[float], tuple]] = None, track_id: int = 1,
+           signals: bool = True) -> List:
+    """A list of FrameResult, one per frame at fps, with one face whose mesh is mesh_at(t)
+    (None = no face in that frame) and head pose pose_at(t) -> (yaw, pitch, roll)."""
+    from ..types import Box, Face, FrameResult, HeadPose
+    from .geometry import face_signals
+
+    out = []
+    n = int(round(seconds * fps))
+    for i in range(n):
+        t = i / fps
+        lm = mesh_at(t)
+        faces = ()
+        if lm is not None:
+            pose = HeadPose(*pose_at(t)) if pose_at is not None else HeadPose(0.0, 0.0, 0.0)
+            face = Face(box=Box.from_points(lm), score=0.99, landmarks=lm, pose=pose, track_id=track_id)
+            if signals:
+                from dataclasses import replace
+                face = replace(face, signals=face_signals(lm, pose))
+            faces = (face,)
+        out.append(FrameResult(512, 512, faces, index=i, timestamp=t))
+    return out
+
+
+def blink_profile(t: float, onset: float, duration: float, ramp: float = 0.06) -> float:
+    """Lid closure fraction (0 open .. 1 shut) of a blink or eye closure whose lids are at
+    least half closed from onset to onset + duration; closing and opening each take `ramp`
+    seconds (closure 0.5 at onset and at onset + duration)."""
+    if duration <= 0:
+        return 0.0
+    down = 0.5 + (t - onset) / ramp
+    up = 0.5 + (onset + duration - t) / ramp
+    return float(np.clip(min(down, up), 0.0, 1.0))
+
+
+def run(session, frame_list: Iterable) -> tuple:
+    """Feed frames to a SignalSession; returns (snapshots, all ended events incl. close())."""
+    snaps, ended = [], []
+    for fr in frame_list:
+        s = session.update(fr)
+        snaps.append(s)
+        ended.extend(s.ended)
+    ended.extend(session.close())
+    return snaps, ended

@@ -1,0 +1,827 @@
+"""State over time: events with onset and duration, and states over sliding windows.
+
+One `SignalSession` per video or live client (never module state):
+
+    session = SignalSession()                 # or SignalSession(baseline=Baseline.load("me.json"))
+    for frame in frames:                      # FrameResult with faces carrying .signals (FaceSignals)
+        snap = session.update(frame)          # SessionSnapshot: events started/ended now, states per track
+    last = session.close()                    # ends open episodes
+    session.summary()                         # per-track totals (blinks/min, PERCLOS, ...)
+
+Events: blink, slow_blink, eye_closure, yawn, look_away, face_absent, frown, smile,
+nod, head_drop. States: attention, fatigue, tension (each a value in [0, 1], a level,
+a confidence, an abstain flag and the cues behind it in plain sentences).
+Formulas, thresholds and sources: docs/signals.md.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, fields
+from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .baseline import Baseline, BaselineLearner
+from .geometry import FaceSignals, face_signals, negative_emotion
+
+
+# --------------------------------------------------------------------------- config
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Every threshold in one place (units in the names; sources in docs/signals.md)."""
+
+    # Eye closure: closure = (1 - open/open_level) / (1 - closed_ratio), clipped to [0, 1], per eye,
+    # then averaged; open_level = a running percentile of the person's lid gap, blended with a prior.
+    open_percentile: float = 90.0
+    open_window_s: float = 60.0
+    open_prior_weight_s: float = 10.0   # the prior (baseline) counts as this many seconds of data
+    closed_ratio: float = 0.2           # lid gap of a shut eye / open lid gap, on MediaPipe meshes
+    blink_on: float = 0.5               # closure entering "closed"
+    blink_off: float = 0.35             # closure leaving "closed" (hysteresis)
+    blink_max_s: float = 0.5            # longer closures are slow blinks ...
+    closure_min_s: float = 1.0          # ... and from this long on, eye closures
+    perclos_closure: float = 0.8        # PERCLOS counts time with closure >= this (P80)
+    # Yawn: mouth aspect ratio (inner lips) above yawn_on for at least yawn_min_s.
+    yawn_on: float = 0.6
+    yawn_off: float = 0.45
+    yawn_min_s: float = 1.5
+    # Look-away: gaze (or head) off the screen for at least look_away_min_s; shorter returns merged.
+    look_away_min_s: float = 1.0
+    merge_gap_s: float = 0.3
+    head_off_yaw: float = 40.0          # head alone turned this far is off screen whatever the eyes do
+    face_absent_min_s: float = 0.5
+    # Frown: brows lowered by >= frown_on of their baseline height (relative) for frown_min_s.
+    frown_on: float = 0.10
+    frown_off: float = 0.06
+    frown_min_s: float = 1.0
+    lip_press_on: float = 0.15          # lip thickness ratio this much (relative) below baseline = pressed
+    # Smile: smile intensity above the baseline by smile_on for smile_min_s.
+    smile_on: float = 0.35
+    smile_off: float = 0.2
+    smile_min_s: float = 0.5
+    # Nod: pitch down then up (or up then down) by nod_deg each, within nod_max_s.
+    nod_deg: float = 7.0
+    nod_max_s: float = 1.5
+    # Head drop: pitch below the baseline pitch by head_drop_deg for head_drop_min_s.
+    head_drop_deg: float = 15.0
+    head_drop_min_s: float = 1.0
+    # Windows.
+    attention_window_s: float = 30.0
+    fatigue_window_s: float = 60.0
+    tension_window_s: float = 60.0
+    recent_s: float = 5.0               # abstain when the face was poorly seen most of this
+    min_seen_share: float = 0.5
+    min_quality: float = 0.5            # FaceSignals.quality below this = poorly seen
+    min_state_s: float = 5.0            # states abstain until a track was seen this long
+    max_gap_s: float = 0.5              # a longer gap in a track's frames resets its detectors
+    # Baseline learning over the first minutes of each track (0 = never learn; use the given one).
+    baseline_s: float = 120.0
+    provisional_s: float = 10.0         # until then, population values; then the person's levels so far
+    # A new track id appearing while exactly one known track is missing continues that person.
+    reuse_lost_tracks: bool = True
+    forget_s: float = 120.0             # a track unseen this long is dropped
+    track_memory_s: float = 2.0         # the pipeline keeps an id this long (AnalyzerConfig.track_memory)
+
+
+# --------------------------------------------------------------------------- result types
+
+def _r(v, nd=3):
+    return None if v is None else round(float(v), nd)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str                       # blink, slow_blink, eye_closure, yawn, look_away, face_absent, frown, smile, nod, head_drop
+    track: Optional[int]            # None for session-wide events (face_absent)
+    onset: float                    # seconds
+    duration: Optional[float] = None  # None while ongoing
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def end(self) -> Optional[float]:
+        return None if self.duration is None else self.onset + self.duration
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "track": self.track, "onset": _r(self.onset), "duration": _r(self.duration),
+                "details": {k: (_r(v) if isinstance(v, float) else v) for k, v in self.details.items()}}
+
+
+LEVELS = ("low", "moderate", "high")
+
+
+@dataclass(frozen=True)
+class State:
+    name: str                      # attention | fatigue | tension
+    value: float                   # 0..1
+    level: str                     # low | moderate | high
+    baseline: Optional[float]      # the same value at the person's baseline
+    confidence: float              # 0..1
+    abstain: bool                  # True: face missing or poorly seen, do not act on this state
+    cues: Tuple[str, ...] = ()     # human sentences, strongest first
+    metrics: Mapping[str, Optional[float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"value": _r(self.value), "level": self.level, "baseline": _r(self.baseline),
+                "confidence": _r(self.confidence, 2), "abstain": self.abstain, "cues": list(self.cues),
+                "metrics": {k: _r(v, 4) for k, v in self.metrics.items()}}
+
+
+@dataclass(frozen=True)
+class TrackState:
+    track_id: int
+    present: bool
+    eyes_closed: bool
+    closure: Optional[float]        # 0 open .. 1 shut, this frame
+    on_screen: Optional[bool]
+    attention: State
+    fatigue: State
+    tension: State
+    baseline_source: str            # population | session | calibration | file
+    seen_s: float                   # seconds this track was seen
+
+    def to_dict(self) -> dict:
+        return {"track_id": self.track_id, "present": self.present, "eyes_closed": self.eyes_closed,
+                "closure": _r(self.closure), "on_screen": self.on_screen,
+                "attention": self.attention.to_dict(), "fatigue": self.fatigue.to_dict(),
+                "tension": self.tension.to_dict(), "baseline": self.baseline_source, "seen_s": _r(self.seen_s, 1)}
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    index: Optional[int]
+    time: float
+    started: Tuple[Event, ...] = ()   # episodes confirmed at this frame (duration None: ongoing)
+    ended: Tuple[Event, ...] = ()     # complete events (blinks, nods, and episodes that ended)
+    tracks: Tuple[TrackState, ...] = ()
+    face_absent: bool = False
+
+    def track(self, track_id: int) -> Optional[TrackState]:
+        return next((t for t in self.tracks if t.track_id == track_id), None)
+
+    def to_dict(self) -> dict:
+        return {"time": _r(self.time), "face_absent": self.face_absent,
+                "events_started": [e.to_dict() for e in self.started],
+                "events_ended": [e.to_dict() for e in self.ended],
+                "tracks": [t.to_dict() for t in self.tracks]}
+
+
+# --------------------------------------------------------------------------- building blocks
+
+def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
+    """Time at which a linear ramp from (t0, v0) to (t1, v1) crosses level."""
+    if v1 == v0:
+        return t1
+    return t0 + (t1 - t0) * min(1.0, max(0.0, (level - v0) / (v1 - v0)))
+
+
+class _Episode:
+    """A boolean condition held for at least min_s becomes an episode; returns shorter than
+    gap_s do not end it. `update` returns (started, ended) Events or None."""
+
+    def __init__(self, kind: str, track: Optional[int], min_s: float, gap_s: float = 0.0):
+        self.kind, self.track, self.min_s, self.gap_s = kind, track, min_s, gap_s
+        self.on_since: Optional[float] = None   # condition true since (candidate onset)
+        self.off_since: Optional[float] = None  # condition false since, while in an episode
+        self.active = False
+        self.peak: Optional[float] = None
+
+    def update(self, t: float, cond: Optional[bool], value: Optional[float] = None):
+        started = ended = None
+        if cond is None:  # unknown: hold
+            return None, None
+        if cond:
+            self.off_since = None
+            if self.on_since is None:
+                self.on_since, self.peak = t, value
+            elif value is not None:
+                self.peak = value if self.peak is None else max(self.peak, value)
+            if not self.active and t - self.on_since >= self.min_s - 1e-9:
+                self.active = True
+                started = Event(self.kind, self.track, self.on_since, None, self._details())
+        else:
+            if self.active:
+                if self.off_since is None:
+                    self.off_since = t
+                if t - self.off_since >= self.gap_s - 1e-9:
+                    ended = self._end(self.off_since)
+            else:
+                self.on_since = None
+        return started, ended
+
+    def _details(self) -> dict:
+        return {} if self.peak is None else {"peak": float(self.peak)}
+
+    def _end(self, t_end: float) -> Event:
+        ev = Event(self.kind, self.track, self.on_since, max(0.0, t_end - self.on_since), self._details())
+        self.active, self.on_since, self.off_since, self.peak = False, None, None, None
+        return ev
+
+    def close(self, t: float) -> Optional[Event]:
+        """End any episode at t (e.g. the face was lost); drop an unconfirmed candidate."""
+        ev = self._end(self.off_since if self.off_since is not None else t) if self.active else None
+        self.active, self.on_since, self.off_since, self.peak = False, None, None, None
+        return ev
+
+
+class _Blinks:
+    """Eye closures from the per-frame closure (0 open .. 1 shut), with hysteresis.
+
+    Onset and end are interpolated where the closure crosses blink_on between frames, so a
+    blink 1-2 frames long at 15 fps still gets a duration between frame times.
+    """
+
+    def __init__(self, cfg: SignalConfig, track: int):
+        self.cfg, self.track = cfg, track
+        self.closed = False
+        self.t_on = 0.0
+        self.t_down: Optional[float] = None  # last time closure fell below blink_on while closed
+        self.peak = 0.0
+        self.long_started = False
+        self.prev: Optional[Tuple[float, float]] = None
+
+    def update(self, t: float, c: float):
+        cfg = self.cfg
+        started = ended = None
+        prev = self.prev
+        self.prev = (t, c)
+        if not self.closed:
+            if c >= cfg.blink_on:
+                self.closed, self.peak, self.long_started, self.t_down = True, c, False, None
+                self.t_on = _cross(prev[0], prev[1], t, c, cfg.blink_on) if prev else t
+        else:
+            self.peak = max(self.peak, c)
+            if c >= cfg.blink_on:
+                self.t_down = None
+            elif self.t_down is None and prev is not None:
+                self.t_down = _cross(prev[0], prev[1], t, c, cfg.blink_on)
+            if c <= cfg.blink_off:
+                t_end = self.t_down if self.t_down is not None else t
+                ended = self._finish(t_end)
+            elif not self.long_started and t - self.t_on >= cfg.closure_min_s:
+                self.long_started = True
+                started = Event("eye_closure", self.track, self.t_on, None, {})
+        return started, ended
+
+    def _finish(self, t_end: float) -> Event:
+        d = max(0.0, t_end - self.t_on)
+        kind = "blink" if d <= self.cfg.blink_max_s else ("slow_blink" if d < self.cfg.closure_min_s else "eye_closure")
+        if self.long_started:
+            kind = "eye_closure"
+        self.closed, self.long_started, self.t_down = False, False, None
+        return Event(kind, self.track, self.t_on, d, {"peak_closure": float(self.peak)})
+
+    def close(self, t: float) -> Optional[Event]:
+        ev = None
+        if self.closed:
+            ev = self._finish(t)
+            if ev.type != "eye_closure":
+                ev = None  # a blink cut by a gap is not counted
+        self.closed, self.prev = False, None
+        return ev
+
+
+class _Window:
+    """Time-weighted sliding means of several channels (NaN = unknown, excluded)."""
+
+    def __init__(self, span: float, n: int):
+        self.span = span
+        self.q: Deque[Tuple[float, np.ndarray, np.ndarray]] = deque()
+        self.sw = np.zeros(n)
+        self.swv = np.zeros(n)
+        self.covered = 0.0
+
+    def push(self, t: float, dt: float, v: np.ndarray) -> None:
+        ok = np.isfinite(v)
+        w = np.where(ok, dt, 0.0)
+        wv = np.where(ok, v, 0.0) * w
+        self.q.append((t, w, wv))
+        self.sw += w
+        self.swv += wv
+        while self.q and self.q[0][0] <= t - self.span:
+            _, w0, wv0 = self.q.popleft()
+            self.sw -= w0
+            self.swv -= wv0
+
+    def mean(self, i: int) -> Optional[float]:
+        return float(self.swv[i] / self.sw[i]) if self.sw[i] > 1e-9 else None
+
+    def total(self, i: int) -> float:
+        """Time-weighted sum (e.g. seconds seen)."""
+        return float(max(self.swv[i], 0.0))
+
+    def weight(self, i: int) -> float:
+        return float(max(self.sw[i], 0.0))
+
+
+class _Nods:
+    """Zig-zag extremes of the head pitch; a nod is a swing down and back (or up and back)
+    of at least nod_deg each way within nod_max_s."""
+
+    def __init__(self, cfg: SignalConfig, track: int):
+        self.cfg, self.track = cfg, track
+        self.ext: List[Tuple[float, float]] = []  # confirmed extremes (t, pitch)
+        self.cand: Optional[Tuple[float, float]] = None
+        self.dir = 0  # +1 looking for a maximum, -1 for a minimum
+        self.last_nod_end = -math.inf
+
+    def update(self, t: float, p: float) -> Optional[Event]:
+        cfg = self.cfg
+        if self.cand is None:
+            self.cand = (t, p)
+            return None
+        ct, cp = self.cand
+        if self.dir == 0:
+            if abs(p - cp) >= cfg.nod_deg:
+                self.ext.append(self.cand)
+                self.dir = 1 if p > cp else -1
+                self.cand = (t, p)
+            elif (t - ct) > cfg.nod_max_s:
+                self.cand = (t, p)
+            return None
+        if (self.dir == 1 and p >= cp) or (self.dir == -1 and p <= cp):
+            self.cand = (t, p)
+            return None
+        if abs(p - cp) < cfg.nod_deg:
+            return None
+        # candidate confirmed as an extreme
+        self.ext.append(self.cand)
+        self.ext = self.ext[-3:]
+        self.dir = -self.dir
+        self.cand = (t, p)
+        if len(self.ext) == 3:
+            (t0, p0), (t1, p1), (t2, p2) = self.ext
+            if t2 - t0 <= cfg.nod_max_s and t0 >= self.last_nod_end and abs(p1 - p0) >= cfg.nod_deg:
+                self.last_nod_end = t2
+                return Event("nod", self.track, t0, t2 - t0,
+                             {"direction": "down" if p1 < p0 else "up", "amplitude_deg": float(abs(p1 - p0))})
+        return None
+
+
+# Window channels
+_PRESENT, _SEEN, _ONSCREEN, _P80, _CLOSURE, _BROW, _LIPS, _NEG, _MOTION, _SMILE = range(10)
+_NCH = 10
+
+
+class _Track:
+    def __init__(self, tid: int, cfg: SignalConfig, baseline: Optional[Baseline]):
+        self.id = tid
+        self.cfg = cfg
+        self.given = baseline
+        self.learner = BaselineLearner() if (baseline is None and cfg.baseline_s > 0) else None
+        self.learned: Optional[Baseline] = None
+        self.first_t: Optional[float] = None
+        self.last_t: Optional[float] = None
+        self.seen_s = 0.0
+        self.open_hist: Deque[Tuple[float, float, float]] = deque()  # (t, right, left) lid gaps
+        self.open_level: Optional[Tuple[float, float]] = None
+        self.open_level_t = -math.inf
+        self.blinks = _Blinks(cfg, tid)
+        self.nods = _Nods(cfg, tid)
+        self.yawn = _Episode("yawn", tid, cfg.yawn_min_s, cfg.merge_gap_s)
+        self.look = _Episode("look_away", tid, cfg.look_away_min_s, cfg.merge_gap_s)
+        self.frown = _Episode("frown", tid, cfg.frown_min_s, cfg.merge_gap_s)
+        self.smile = _Episode("smile", tid, cfg.smile_min_s, cfg.merge_gap_s)
+        self.drop = _Episode("head_drop", tid, cfg.head_drop_min_s, cfg.merge_gap_s)
+        self.episodes = (self.yawn, self.look, self.frown, self.smile, self.drop)
+        self.win = {"attention": _Window(cfg.attention_window_s, _NCH), "fatigue": _Window(cfg.fatigue_window_s, _NCH),
+                    "tension": _Window(cfg.tension_window_s, _NCH), "recent": _Window(cfg.recent_s, _NCH)}
+        self.events: Deque[Event] = deque()  # ended events over the longest window, for rates
+        self.prev_pose: Optional[Tuple[float, float, float, float]] = None
+        self.frown_state = False
+        self.yawn_state = False
+        self._prov: Optional[Baseline] = None
+        self._prov_t = -math.inf
+        self.smile_state = False
+        self.last: Optional[Tuple[bool, Optional[float], Optional[bool]]] = None
+        # session totals
+        self.total_present = 0.0
+        self.total_p80 = 0.0
+        self.counts: Dict[str, int] = {}
+        self.blink_durations: List[float] = []
+
+    # -- baseline
+    @property
+    def baseline(self) -> Baseline:
+        if self.given is not None:
+            return self.given
+        if self.learned is not None:
+            return self.learned
+        if self.learner is not None and self.learner.seconds >= self.cfg.provisional_s:
+            # provisional: the person's own levels so far, still reported as "population" quality
+            if self.last_t is not None and self.last_t - self._prov_t >= 2.0:
+                self._prov = self.learner.baseline(source="population")
+                self._prov_t = self.last_t
+            if self._prov is not None:
+                return self._prov
+        return Baseline.population()
+
+    def baseline_source(self) -> str:
+        if self.given is not None:
+            return self.given.source
+        return "session" if self.learned is not None else "population"
+
+    # -- per-eye open level
+    def _open_levels(self, t: float, r: float, l: float) -> Tuple[float, float]:
+        cfg = self.cfg
+        self.open_hist.append((t, r, l))
+        while self.open_hist and self.open_hist[0][0] < t - cfg.open_window_s:
+            self.open_hist.popleft()
+        if self.open_level is None or t - self.open_level_t >= 0.25 or len(self.open_hist) < 30:
+            a = np.asarray(self.open_hist)
+            pr, pl = np.percentile(a[:, 1:], cfg.open_percentile, axis=0)
+            span = max(0.0, a[-1, 0] - a[0, 0]) if len(a) > 1 else 0.0
+            prior = self.baseline.eye_open if (self.given is not None or self.learned is not None) else Baseline().eye_open
+            w0 = cfg.open_prior_weight_s
+            if self.given is not None or self.learned is not None:
+                w0 = max(w0, 30.0)
+            k = span / (span + w0)
+            self.open_level = (k * pr + (1 - k) * prior, k * pl + (1 - k) * prior)
+            self.open_level_t = t
+        return self.open_level
+
+    def closure(self, t: float, fs: FaceSignals) -> float:
+        lr, ll = self._open_levels(t, fs.eye_open_right, fs.eye_open_left)
+        d = 1.0 - self.cfg.closed_ratio
+        cr = (1.0 - fs.eye_open_right / lr) / d if lr > 0 else 0.0
+        cl = (1.0 - fs.eye_open_left / ll) / d if ll > 0 else 0.0
+        return float(min(1.0, max(0.0, (cr + cl) / 2.0)))
+
+
+class SignalSession:
+    """Events and states over time for one video or one live client."""
+
+    def __init__(self, config: SignalConfig = SignalConfig(), baseline: Optional[Baseline] = None,
+                 calibration=None, cone=None):
+        self.config = config
+        self.given_baseline = baseline
+        self.calibration = calibration  # GazeCalibration, used when faces carry no signals yet
+        self.cone = cone
+        self._tracks: Dict[int, _Track] = {}
+        self._alias: Dict[int, int] = {}
+        self._absent = _Episode("face_absent", None, config.face_absent_min_s)
+        self._last_t: Optional[float] = None
+        self._t0: Optional[float] = None
+        self._absent_total = 0.0
+        self._absent_count = 0
+
+    # -- public API
+    def update(self, frame) -> SessionSnapshot:
+        """Feed the next FrameResult (timestamps increasing); returns this frame's snapshot."""
+        cfg = self.config
+        t = float(frame.timestamp if frame.timestamp is not None else (self._last_t or 0.0) + 1.0 / 30)
+        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+        dt = min(dt, cfg.max_gap_s)
+        if self._t0 is None:
+            self._t0 = t
+        self._last_t = t
+        started: List[Event] = []
+        ended: List[Event] = []
+
+        faces = [f for f in frame.faces if f.landmarks is not None or f.signals is not None]
+        absent = len(faces) == 0
+        s, e = self._absent.update(t, absent)
+        self._collect(s, e, started, ended)
+        if absent:
+            self._absent_total += dt
+
+        seen_ids = set()
+        for i, face in enumerate(faces):
+            tid = face.track_id if face.track_id is not None else -(i + 1)
+            tr = self._track_for(tid, t, len(faces))
+            seen_ids.add(tr.id)
+            fs = face.signals
+            if fs is None:
+                fs = face_signals(face.landmarks, face.pose, self.calibration, self.cone)
+            self._update_track(tr, t, dt, fs, face, started, ended)
+
+        for tid, tr in list(self._tracks.items()):
+            if tr.id in seen_ids:
+                continue
+            self._missing(tr, t, dt, ended)
+            if tr.last_t is not None and t - tr.last_t > cfg.forget_s:
+                del self._tracks[tid]
+                self._alias = {k: v for k, v in self._alias.items() if v != tid}
+
+        states = tuple(self._states(tr, t, present=tr.id in seen_ids, cur_id=self._current_id(tr.id))
+                       for tr in self._tracks.values())
+        return SessionSnapshot(index=frame.index, time=t, started=tuple(started), ended=tuple(ended),
+                               tracks=states, face_absent=absent)
+
+    def close(self) -> Tuple[Event, ...]:
+        """End every open episode at the last frame time; returns the events that ended."""
+        t = self._last_t if self._last_t is not None else 0.0
+        ended: List[Event] = []
+        ev = self._absent.close(t)
+        self._collect(None, ev, [], ended)
+        for tr in self._tracks.values():
+            self._end_track_episodes(tr, tr.last_t if tr.last_t is not None else t, ended)
+        return tuple(ended)
+
+    def baseline(self, track_id: Optional[int] = None) -> Baseline:
+        """The baseline in use for a track (the learned one once learned; so far-learned
+        values while learning; the given one if the session was given one)."""
+        tr = self._get(track_id)
+        if tr is None:
+            return self.given_baseline or Baseline.population()
+        if tr.given is not None:
+            return tr.given
+        if tr.learned is not None:
+            return tr.learned
+        if tr.learner is not None and tr.learner.seconds > 0:
+            return tr.learner.baseline(source="session")
+        return Baseline.population()
+
+    def summary(self) -> dict:
+        """Totals per track over the whole session (for the CLI's end-of-run summary)."""
+        out = {"duration_s": round((self._last_t or 0.0) - (self._t0 or 0.0), 2),
+               "face_absent_s": round(self._absent_total, 2), "face_absent_episodes": self._absent_count,
+               "tracks": []}
+        for tr in self._tracks.values():
+            minutes = tr.total_present / 60.0
+            c = tr.counts
+            out["tracks"].append({
+                "track_id": self._current_id(tr.id), "seen_s": round(tr.total_present, 2),
+                "blinks": c.get("blink", 0), "slow_blinks": c.get("slow_blink", 0),
+                "blinks_per_min": round((c.get("blink", 0) + c.get("slow_blink", 0)) / minutes, 1) if minutes > 0 else None,
+                "mean_blink_s": round(float(np.mean(tr.blink_durations)), 3) if tr.blink_durations else None,
+                "perclos": round(tr.total_p80 / tr.total_present, 3) if tr.total_present > 0 else None,
+                "eye_closures": c.get("eye_closure", 0), "yawns": c.get("yawn", 0),
+                "look_aways": c.get("look_away", 0), "frowns": c.get("frown", 0), "smiles": c.get("smile", 0),
+                "nods": c.get("nod", 0), "head_drops": c.get("head_drop", 0),
+                "baseline": tr.baseline_source(),
+            })
+        return out
+
+    # -- tracks
+    def _current_id(self, internal: int) -> int:
+        for k, v in self._alias.items():
+            if v == internal:
+                return k
+        return internal
+
+    def _get(self, track_id: Optional[int]) -> Optional[_Track]:
+        if track_id is None:
+            return next(iter(self._tracks.values()), None)
+        return self._tracks.get(self._alias.get(track_id, track_id))
+
+    def _track_for(self, tid: int, t: float, n_faces: int) -> _Track:
+        key = self._alias.get(tid, tid)
+        tr = self._tracks.get(key)
+        if tr is not None:
+            return tr
+        if self.config.reuse_lost_tracks:
+            lost = [x for x in self._tracks.values()
+                    if x.last_t is not None and t - x.last_t >= self.config.track_memory_s - 0.05]
+            present = sum(1 for x in self._tracks.values() if x.last_t == t)
+            if len(lost) == 1 and present + 1 <= n_faces:
+                # the only missing person comes back under a new id: keep their history
+                old = lost[0]
+                self._alias = {k: v for k, v in self._alias.items() if v != old.id}
+                self._alias[tid] = old.id
+                return old
+        tr = _Track(tid, self.config, self.given_baseline)
+        self._tracks[tid] = tr
+        return tr
+
+    def _collect(self, s: Optional[Event], e: Optional[Event], started: List[Event], ended: List[Event],
+                 tr: Optional[_Track] = None) -> None:
+        if s is not None:
+            started.append(self._renamed(s))
+        if e is not None:
+            e = self._renamed(e)
+            ended.append(e)
+            if e.type == "face_absent":
+                self._absent_count += 1
+            if tr is not None:
+                tr.events.append(e)
+                tr.counts[e.type] = tr.counts.get(e.type, 0) + 1
+                if e.type in ("blink", "slow_blink"):
+                    tr.blink_durations.append(float(e.duration))
+                if tr.learner is not None and tr.learned is None:
+                    if e.type in ("blink", "slow_blink"):
+                        tr.learner.blinks.append(float(e.duration))
+                    elif e.type == "look_away":
+                        tr.learner.look_aways += 1
+
+    def _renamed(self, e: Event) -> Event:
+        if e.track is None:
+            return e
+        cur = self._current_id(e.track)
+        return e if cur == e.track else Event(e.type, cur, e.onset, e.duration, e.details)
+
+    def _end_track_episodes(self, tr: _Track, t_end: float, ended: List[Event]) -> None:
+        self._collect(None, tr.blinks.close(t_end), [], ended, tr)
+        for ep in tr.episodes:
+            self._collect(None, ep.close(t_end), [], ended, tr)
+        tr.nods = _Nods(self.config, tr.id)
+        tr.prev_pose = None
+
+    def _missing(self, tr: _Track, t: float, dt: float, ended: List[Event]) -> None:
+        if tr.last_t is not None and t - tr.last_t > self.config.max_gap_s and (
+                tr.blinks.closed or any(ep.active or ep.on_since is not None for ep in tr.episodes)):
+            self._end_track_episodes(tr, tr.last_t, ended)
+        v = np.full(_NCH, np.nan)
+        v[_PRESENT] = 0.0
+        v[_SEEN] = 0.0
+        for w in tr.win.values():
+            w.push(t, dt, v)
+
+    def _update_track(self, tr: _Track, t: float, dt: float, fs: FaceSignals, face, started, ended) -> None:
+        cfg = self.config
+        if tr.last_t is not None and t - tr.last_t > cfg.max_gap_s:
+            self._end_track_episodes(tr, tr.last_t, ended)
+        if tr.first_t is None:
+            tr.first_t = t
+        tr.last_t = t
+        tr.seen_s += dt
+        tr.total_present += dt
+        b = tr.baseline
+        good = fs.quality >= cfg.min_quality
+
+        # eyes
+        c = tr.closure(t, fs)
+        s, e = tr.blinks.update(t, c) if good else (None, None)
+        self._collect(s, e, started, ended, tr)
+        p80 = c >= cfg.perclos_closure
+        tr.total_p80 += dt if p80 else 0.0
+
+        # mouth
+        tr.yawn_state = fs.mar >= cfg.yawn_on or (tr.yawn_state and fs.mar > cfg.yawn_off)
+        s, e = tr.yawn.update(t, tr.yawn_state, fs.mar)
+        self._collect(s, e, started, ended, tr)
+
+        # gaze / head on screen (unknown while the eyes are closed: a blink is no look-away)
+        pose = face.pose
+        on = fs.on_screen
+        if pose is not None and abs(pose.yaw) >= cfg.head_off_yaw:
+            on = False
+        if tr.blinks.closed and on is not None and not (pose is not None and abs(pose.yaw) >= cfg.head_off_yaw):
+            on = None
+        s, e = tr.look.update(t, None if on is None else (not on))
+        self._collect(s, e, started, ended, tr)
+
+        # brows and lips: relative to the person's own levels only (anatomy varies too much
+        # for population values); unknown until provisional_s of them were seen
+        personal = b.learned or (tr._prov is not None and b is tr._prov)
+        if personal:
+            drop = (b.brow_height - fs.brow_height) / b.brow_height if b.brow_height > 0 else 0.0
+            tr.frown_state = drop >= cfg.frown_on or (tr.frown_state and drop > cfg.frown_off)
+            pressed: Optional[bool] = fs.lip_press <= b.lip_press * (1.0 - cfg.lip_press_on) and fs.mar < 0.1
+        else:
+            drop, tr.frown_state, pressed = 0.0, False, None
+        s, e = tr.frown.update(t, tr.frown_state if (good and personal) else None, drop)
+        self._collect(s, e, started, ended, tr)
+        ds = fs.smile - b.smile
+        tr.smile_state = ds >= cfg.smile_on or (tr.smile_state and ds > cfg.smile_off)
+        s, e = tr.smile.update(t, tr.smile_state if good else None, fs.smile)
+        self._collect(s, e, started, ended, tr)
+
+        # head
+        motion = None
+        if pose is not None:
+            if tr.prev_pose is not None and 0 < t - tr.prev_pose[0] <= cfg.max_gap_s:
+                pt, py, pp, pr = tr.prev_pose
+                motion = math.sqrt((pose.yaw - py) ** 2 + (pose.pitch - pp) ** 2 + (pose.roll - pr) ** 2) / (t - pt)
+                motion = min(motion, 360.0)
+            tr.prev_pose = (t, pose.yaw, pose.pitch, pose.roll)
+            ev = tr.nods.update(t, pose.pitch)
+            self._collect(None, ev, started, ended, tr)
+            s, e = tr.drop.update(t, pose.pitch <= b.head_pitch - cfg.head_drop_deg, -(pose.pitch - b.head_pitch))
+            self._collect(s, e, started, ended, tr)
+
+        neg = negative_emotion(face.emotion)
+        v = np.array([1.0, 1.0 if good else 0.0,
+                      np.nan if on is None else float(on),
+                      float(p80) if good else np.nan, c if good else np.nan,
+                      float(tr.frown_state) if (good and personal) else np.nan,
+                      float(pressed) if (good and pressed is not None) else np.nan,
+                      np.nan if neg is None else neg, np.nan if motion is None else motion,
+                      float(tr.smile_state) if good else np.nan])
+        for w in tr.win.values():
+            w.push(t, dt, v)
+        tr.last = (tr.blinks.closed, c, on)
+
+        # baseline learning
+        if tr.learner is not None and tr.learned is None and good:
+            tr.learner.add(t, dt, {"eye_open": fs.eye_open, "brow_height": fs.brow_height, "lip_press": fs.lip_press,
+                                   "smile": fs.smile, "head_pitch": None if pose is None else pose.pitch,
+                                   "head_motion": motion, "negative": neg}, p80, on)
+            if tr.learner.seconds >= cfg.baseline_s:
+                tr.learned = tr.learner.baseline(source="session")
+        # drop old events
+        horizon = t - max(cfg.fatigue_window_s, cfg.tension_window_s, cfg.attention_window_s)
+        while tr.events and (tr.events[0].end or tr.events[0].onset) < horizon:
+            tr.events.popleft()
+
+    # -- states
+    def _states(self, tr: _Track, t: float, present: bool, cur_id: int) -> TrackState:
+        cfg = self.config
+        b = tr.baseline
+        learned = b.learned
+        recent = tr.win["recent"]
+        seen_recent = recent.mean(_SEEN) or 0.0
+        abstain = (not present) or seen_recent < cfg.min_seen_share or tr.seen_s < cfg.min_state_s
+        closed, c, on = tr.last if (tr.last is not None and present) else (False, None, None)
+
+        def conf(win: _Window) -> float:
+            fill = min(1.0, win.weight(_PRESENT) / win.span)
+            seen = win.mean(_SEEN) or 0.0
+            return round(max(0.0, min(1.0, seen * (0.3 + 0.7 * fill) * (1.0 if learned else 0.6))), 3)
+
+        def events_in(win_s: float, *types: str) -> List[Event]:
+            lo = t - win_s
+            return [e for e in tr.events if e.type in types and (e.end or e.onset) >= lo]
+
+        def pct(x: Optional[float]) -> str:
+            return "n/a" if x is None else f"{100 * x:.0f}%"
+
+        def span_txt(s: float) -> str:
+            return "minute" if abs(s - 60) < 1e-6 else f"{s:.0f} s"
+
+        # attention
+        w = tr.win["attention"]
+        present_share = w.mean(_PRESENT)
+        on_share = w.mean(_ONSCREEN)
+        looks = events_in(cfg.attention_window_s, "look_away")
+        minutes = max(w.weight(_PRESENT), 1e-6) / 60.0
+        look_rate = len(looks) / minutes
+        value = (on_share if on_share is not None else 0.0) * (present_share or 0.0)
+        base_att = b.on_screen
+        lvl = "high" if value >= base_att - 0.1 else ("moderate" if value >= base_att - 0.3 else "low")
+        cues = []
+        if on_share is not None:
+            cues.append(f"looking at the screen {pct(on_share)} of the last {span_txt(cfg.attention_window_s)}"
+                        f", baseline {pct(base_att)}")
+        cues.append(f"{len(looks)} look-away{'s' if len(looks) != 1 else ''} in the last "
+                    f"{span_txt(cfg.attention_window_s)} ({look_rate:.1f}/min, baseline {b.look_away_rate:.1f}/min)")
+        if present_share is not None and present_share < 0.99:
+            cues.append(f"face visible {pct(present_share)} of the last {span_txt(cfg.attention_window_s)}")
+        attention = State("attention", value, lvl, base_att, conf(w), abstain or on_share is None, tuple(cues),
+                          {"on_screen_share": on_share, "present_share": present_share,
+                           "look_aways": float(len(looks)), "look_away_rate": look_rate})
+
+        # fatigue
+        w = tr.win["fatigue"]
+        ws = cfg.fatigue_window_s
+        perclos = w.mean(_P80)
+        blinks = events_in(ws, "blink", "slow_blink")
+        seen_min = w.total(_SEEN) / 60.0
+        rate = len(blinks) / seen_min if seen_min >= 10.0 / 60.0 else None
+        mean_dur = float(np.mean([e.duration for e in blinks])) if len(blinks) >= 2 else None
+        yawns = events_in(ws, "yawn")
+        closures = events_in(ws, "eye_closure") + events_in(ws, "slow_blink")
+        drops = events_in(ws, "head_drop")
+        terms = []  # (weight*term, cue)
+        if perclos is not None:
+            x = np.clip((perclos - b.perclos) / 0.12, 0, 1)
+            terms.append((0.6 * x, f"eyes closed {pct(perclos)} of the last {span_txt(ws)}, baseline {pct(b.perclos)}"))
+        if mean_dur is not None:
+            x = np.clip((mean_dur - b.blink_duration) / 0.15, 0, 1)
+            terms.append((0.3 * x, f"blinks last {mean_dur:.2f} s on average, baseline {b.blink_duration:.2f} s"))
+        if rate is not None:
+            x = np.clip((rate - b.blink_rate) / max(b.blink_rate, 1.0), 0, 1)
+            terms.append((0.15 * x, f"{rate:.0f} blinks/min, baseline {b.blink_rate:.0f}"))
+        terms.append((0.5 * min(1.0, len(yawns) / 2.0), f"{len(yawns)} yawn{'s' if len(yawns) != 1 else ''} in the last {span_txt(ws)}"))
+        if closures:
+            terms.append((0.5 * min(1.0, len(closures) / 2.0),
+                          f"{len(closures)} eye closure{'s' if len(closures) != 1 else ''} longer than {cfg.blink_max_s:.1f} s"))
+        if drops:
+            terms.append((0.5 * min(1.0, len(drops) / 2.0), f"head dropped {len(drops)} time{'s' if len(drops) != 1 else ''}"))
+        value = 1.0 - float(np.prod([1.0 - x for x, _ in terms])) if terms else 0.0
+        cues = tuple(cu for _, cu in sorted(terms, key=lambda p: -p[0]))
+        fatigue = State("fatigue", value, _level(value), 0.0, conf(w), abstain or perclos is None, cues,
+                        {"perclos": perclos, "blink_rate": rate, "blink_duration": mean_dur,
+                         "yawns": float(len(yawns)), "eye_closures": float(len(closures)), "head_drops": float(len(drops))})
+
+        # tension
+        w = tr.win["tension"]
+        ws = cfg.tension_window_s
+        brow = w.mean(_BROW)
+        lips = w.mean(_LIPS)
+        neg = w.mean(_NEG)
+        motion = w.mean(_MOTION)
+        terms = []
+        if brow is not None:
+            terms.append((0.5 * np.clip((brow - 0.05) / 0.3, 0, 1),
+                          f"brows lowered {pct(brow)} of the last {span_txt(ws)}"))
+        if lips is not None:
+            terms.append((0.4 * np.clip((lips - 0.05) / 0.3, 0, 1), f"lips pressed {pct(lips)} of the last {span_txt(ws)}"))
+        if neg is not None:
+            terms.append((0.4 * np.clip((neg - b.negative) / 0.3, 0, 1),
+                          f"negative expression {pct(neg)} on average, baseline {pct(b.negative)}"))
+        if motion is not None:
+            terms.append((0.3 * np.clip((motion - b.head_motion) / max(b.head_motion, 1.0) / 2.0, 0, 1),
+                          f"head movement {motion:.0f} deg/s, baseline {b.head_motion:.0f} deg/s"))
+        value = 1.0 - float(np.prod([1.0 - x for x, _ in terms])) if terms else 0.0
+        cues = tuple(cu for _, cu in sorted(terms, key=lambda p: -p[0]))
+        tension = State("tension", value, _level(value), 0.0, conf(w), abstain or brow is None, cues,
+                        {"brow_lowered_share": brow, "lip_pressed_share": lips, "negative": neg, "head_motion": motion})
+
+        return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
+                          tr.baseline_source(), tr.seen_s)
+
+
+def _level(v: float) -> str:
+    return "low" if v < 0.3 else ("moderate" if v < 0.6 else "high")
