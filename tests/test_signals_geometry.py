@@ -114,7 +114,9 @@ def test_brow_lowering(mesh):
 
 
 def test_lip_press_and_smile(mesh):
-    l0 = G.lip_press(mesh)
+    closed = S.close_mouth(mesh)
+    assert G.mouth_aspect_ratio(closed) < 0.01 < 0.1 < G.mouth_aspect_ratio(mesh)
+    l0 = G.lip_press(closed)
     for f in (0.25, 0.5):
         assert G.lip_press(S.press_lips(mesh, f)) == pytest.approx((1 - f) * l0, rel=0.02)
     lift0, s0 = G.mouth_corner_lift(mesh), G.smile_intensity(mesh)

@@ -88,9 +88,22 @@ def lower_brows(lm: np.ndarray, a: float) -> np.ndarray:
     return out
 
 
-def press_lips(lm: np.ndarray, f: float) -> np.ndarray:
-    """Thin both lips by a fraction f (outer lip edges move towards the inner edges)."""
+def close_mouth(lm: np.ndarray) -> np.ndarray:
+    """Bring the lips together: each lip moves (whole, outer and inner edge) half the inner gap."""
     out = np.array(lm, dtype=np.float64, copy=True)
+    for (u, d), uo, do in zip(T.LIPS_INNER_PAIRS, T.LIPS_OUTER_UPPER[1:-1], T.LIPS_OUTER_LOWER[1:-1]):
+        half = (out[d] - out[u]) / 2.0
+        out[u] += half
+        out[uo] += half
+        out[d] -= half
+        out[do] -= half
+    return out
+
+
+def press_lips(lm: np.ndarray, f: float) -> np.ndarray:
+    """Close the mouth and thin both lips by a fraction f (outer lip edges move towards the
+    inner edges), as when the lips are pressed together."""
+    out = close_mouth(lm)
     for outer, inner in zip(T.LIPS_OUTER_UPPER[1:-1], T.LIPS_INNER_UPPER[1:-1]):
         out[outer] += f * (out[inner] - out[outer])
     for outer, inner in zip(T.LIPS_OUTER_LOWER[1:-1], T.LIPS_INNER_LOWER[1:-1]):

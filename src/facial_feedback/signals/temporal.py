@@ -316,46 +316,39 @@ class _Window:
 
 
 class _Nods:
-    """Zig-zag extremes of the head pitch; a nod is a swing down and back (or up and back)
-    of at least nod_deg each way within nod_max_s."""
+    """A nod: within nod_max_s the head pitch swings at least nod_deg one way (down, or up)
+    and comes back at least nod_deg. Onset = when the swing left its starting level."""
 
     def __init__(self, cfg: SignalConfig, track: int):
         self.cfg, self.track = cfg, track
-        self.ext: List[Tuple[float, float]] = []  # confirmed extremes (t, pitch)
-        self.cand: Optional[Tuple[float, float]] = None
-        self.dir = 0  # +1 looking for a maximum, -1 for a minimum
-        self.last_nod_end = -math.inf
+        self.h: Deque[Tuple[float, float]] = deque()
 
     def update(self, t: float, p: float) -> Optional[Event]:
         cfg = self.cfg
-        if self.cand is None:
-            self.cand = (t, p)
+        h = self.h
+        h.append((t, p))
+        while h and h[0][0] < t - cfg.nod_max_s:
+            h.popleft()
+        if len(h) < 3:
             return None
-        ct, cp = self.cand
-        if self.dir == 0:
-            if abs(p - cp) >= cfg.nod_deg:
-                self.ext.append(self.cand)
-                self.dir = 1 if p > cp else -1
-                self.cand = (t, p)
-            elif (t - ct) > cfg.nod_max_s:
-                self.cand = (t, p)
-            return None
-        if (self.dir == 1 and p >= cp) or (self.dir == -1 and p <= cp):
-            self.cand = (t, p)
-            return None
-        if abs(p - cp) < cfg.nod_deg:
-            return None
-        # candidate confirmed as an extreme
-        self.ext.append(self.cand)
-        self.ext = self.ext[-3:]
-        self.dir = -self.dir
-        self.cand = (t, p)
-        if len(self.ext) == 3:
-            (t0, p0), (t1, p1), (t2, p2) = self.ext
-            if t2 - t0 <= cfg.nod_max_s and t0 >= self.last_nod_end and abs(p1 - p0) >= cfg.nod_deg:
-                self.last_nod_end = t2
-                return Event("nod", self.track, t0, t2 - t0,
-                             {"direction": "down" if p1 < p0 else "up", "amplitude_deg": float(abs(p1 - p0))})
+        ps = [x[1] for x in h]
+        for sign, direction in ((1.0, "down"), (-1.0, "up")):
+            q = [sign * v for v in ps]           # a down-nod is a trough in pitch: a peak of -pitch
+            q = [-v for v in q]
+            k = max(range(len(q)), key=q.__getitem__)  # the extreme of the swing
+            amp_back = q[k] - q[-1]
+            before = q[:k]
+            if not before or amp_back < cfg.nod_deg:
+                continue
+            start = min(before)
+            amp = q[k] - start
+            if amp < cfg.nod_deg:
+                continue
+            lim = start + 0.2 * amp
+            i0 = max(i for i in range(k) if q[i] <= lim)
+            t0 = h[i0][0]
+            self.h = deque([h[-1]])
+            return Event("nod", self.track, t0, t - t0, {"direction": direction, "amplitude_deg": float(amp)})
         return None
 
 
