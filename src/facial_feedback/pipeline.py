@@ -115,7 +115,7 @@ class Analyzer:
             for i, t, rgb in iter_frames(path, every=every):
                 t_got = time.perf_counter()
                 fr = session.process(rgb, t, index=i)
-                fr = replace(fr, timings={"decode": round((t_got - t_prev) * 1000, 3), **fr.timings})
+                fr = replace(fr, timings={"decode_wait": round((t_got - t_prev) * 1000, 3), **fr.timings})
                 t_prev = time.perf_counter()
                 if progress is not None:
                     progress(i + 1, total)
@@ -127,8 +127,12 @@ def _ms(**secs: float) -> Dict[str, float]:
 
 
 def _with_signals(faces: List[Face], on: bool) -> List[Face]:
-    """Per-frame facial signals for every face with a mesh (hook for facial_feedback.signals)."""
-    return faces
+    """Per-frame facial signals (facial_feedback.signals.FaceSignals) for every face with a mesh."""
+    if not on:
+        return faces
+    from .signals import face_signals
+
+    return [replace(f, signals=face_signals(f.landmarks, f.pose)) if f.landmarks is not None else f for f in faces]
 
 
 @dataclass
@@ -194,6 +198,10 @@ class Session:
         self._last_detect: float = -1e9
         self._index = 0
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
+        if self.config.signals:
+            from .signals import SignalConfig, SignalSession
+
+            self.signals = SignalSession(SignalConfig(track_memory_s=self.config.track_memory))
 
     def close(self) -> None:
         self.mesh.close()
@@ -248,7 +256,11 @@ class Session:
             faces.append(Face(box=box, score=tr.score, landmarks=lm, pose=head_pose(lm),
                               emotion=Emotion.from_probs(p), track_id=tr.id))
         faces.sort(key=lambda f: f.track_id)
-        faces = _with_signals(faces, self.config.signals)
         t4 = time.perf_counter()
-        return FrameResult(rgb.shape[1], rgb.shape[0], tuple(faces), index=index, timestamp=timestamp,
-                           timings=_ms(mesh=t1 - t0, detect=t2 - t1, emotion=t3 - t2, other=t4 - t3, total=t4 - t0))
+        faces = _with_signals(faces, self.config.signals)
+        fr = FrameResult(rgb.shape[1], rgb.shape[0], tuple(faces), index=index, timestamp=timestamp)
+        if self.signals is not None:
+            fr = replace(fr, session=self.signals.update(fr))
+        t5 = time.perf_counter()
+        return replace(fr, timings=_ms(mesh=t1 - t0, detect=t2 - t1, emotion=t3 - t2, other=t4 - t3,
+                                       signals=t5 - t4, total=t5 - t0))

@@ -1,0 +1,148 @@
+"""The whole pipeline on real faces with the real models: what a user would check."""
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+
+import facial_feedback as ff
+from facial_feedback.io import load_image
+from facial_feedback.types import EMOTIONS, FrameResult
+
+from .conftest import media
+
+
+def test_one_line_api_on_a_photo():
+    r = ff.analyze_image(media("single_face.jpg"))
+    assert isinstance(r, FrameResult) and len(r.faces) == 1
+    f = r.faces[0]
+    assert f.landmarks.shape == (478, 3)
+    assert f.emotion.label in EMOTIONS and sum(f.emotion.scores.values()) == pytest.approx(1, abs=1e-4)
+    d = r.to_dict()
+    json.dumps(d)
+    assert set(d["faces"][0]) >= {"box", "score", "emotion", "pose", "track_id"}
+
+
+def test_broad_smiles_are_happy(analyzer):
+    r = analyzer.analyze_image(media("multi_face.jpg"))
+    assert len(r.faces) == 5
+    labels = [f.emotion.label for f in r.faces]
+    # five people laughing into the camera: nearly all must read happy
+    assert labels.count("happy") >= 4, labels
+    # faces come in reading order, boxes inside the image
+    xs = [f.box.x for f in r.faces]
+    assert xs == sorted(xs)
+
+
+def test_astronaut_smile(analyzer, astronaut):
+    (f,) = analyzer.analyze_image(astronaut).faces
+    assert f.emotion.label == "happy", f.emotion.scores
+
+
+def test_no_face_is_an_empty_result_not_the_whole_image(analyzer):
+    from skimage import data
+
+    r = analyzer.analyze_image(data.coffee())
+    assert r.faces == () and r.to_dict()["faces"] == []
+
+
+def test_face_crop_mode_classifies_the_whole_image(analyzer, astronaut):
+    (f,) = analyzer.analyze_image(astronaut).faces
+    b = f.box
+    crop = astronaut[int(b.y):int(b.y + b.h), int(b.x):int(b.x + b.w)]
+    r = analyzer.analyze_face_crop(crop)
+    assert len(r.faces) == 1 and r.faces[0].score is None
+    assert r.faces[0].emotion.label == "happy"
+
+
+def test_exif_rotated_photo_is_analysed_upright(tmp_path, analyzer, astronaut):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways, "rotate 90 CW to view"
+    p = tmp_path / "phone.jpg"
+    Image.fromarray(astronaut).transpose(Image.Transpose.ROTATE_90).save(p, exif=exif.tobytes(), quality=95)
+    r = analyzer.analyze_image(p)
+    (f,) = r.faces
+    assert (r.width, r.height) == (512, 512)
+    (ref,) = analyzer.analyze_image(astronaut).faces
+    assert f.box.iou(ref.box) > 0.8  # the box is in the upright frame
+
+
+def test_tracks_stay_stable_through_a_video(analyzer):
+    frames = list(analyzer.analyze_video(media("WolfgangLanger_Pexels.mp4")))
+    assert len(frames) == 472
+    with_face = [fr for fr in frames if fr.faces]
+    assert len(with_face) >= 465
+    ids = {f.track_id for fr in frames for f in fr.faces}
+    assert ids == {1}, f"one woman, one id; got {ids}"
+    ts = [fr.timestamp for fr in frames]
+    assert all(b > a for a, b in zip(ts, ts[1:]))
+    # she goes from crying to laughing: the end of the clip reads happy
+    end = [fr.faces[0].emotion.label for fr in frames[-60:] if fr.faces]
+    assert end.count("happy") > len(end) * 0.6, end
+
+
+def test_face_noface_loses_the_face_at_the_cut(analyzer):
+    frames = list(analyzer.analyze_video(media("face_noface.mov")))
+    has = [bool(fr.faces) for fr in frames]
+    assert has[0] and not has[-1]
+    # one cut: once the face is gone it stays gone (allow a frame or two of mesh inertia)
+    first_gone = has.index(False)
+    assert sum(has[first_gone + 3:]) == 0, "a face reappeared after the cut"
+    assert first_gone > 5
+
+
+def test_smoothing_is_configurable(analyzer):
+    from dataclasses import replace
+
+    from facial_feedback.pipeline import Session
+
+    path = media("single_face.mp4")
+
+    def flicker(tau):
+        s = Session(analyzer, replace(analyzer.config, emotion_smoothing=tau))
+        from facial_feedback.io import iter_frames
+
+        probs = [s.process(rgb, t).faces[0].emotion.probs for _, t, rgb in iter_frames(path)]
+        s.close()
+        p = np.array(probs)
+        return np.abs(np.diff(p, axis=0)).sum(1).mean()
+
+    raw, smooth = flicker(0.0), flicker(0.5)
+    assert smooth < raw * 0.7, (raw, smooth)
+
+
+def test_track_id_kept_when_the_face_returns_within_two_seconds(analyzer):
+    from facial_feedback.io import iter_frames
+
+    path = media("single_face.mp4")
+    blank = None
+    s = analyzer.video_session()
+    ids = []
+    for i, t, rgb in iter_frames(path):
+        if blank is None:
+            blank = np.zeros_like(rgb)
+        if 20 <= i < 40:  # hidden for 20 frames (< 2 s at this rate)
+            rgb = blank
+        fr = s.process(rgb, t)
+        ids.extend(f.track_id for f in fr.faces)
+    s.close()
+    assert set(ids) == {1}
+
+
+def test_no_network_needed(monkeypatch, tmp_path):
+    """A full photo and video analysis with sockets blocked: nothing downloads at run time."""
+    def refuse(*a, **k):
+        raise OSError("network access attempted during analysis")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    from facial_feedback.pipeline import Analyzer
+
+    with Analyzer() as a:
+        assert len(a.analyze_image(media("multi_face.jpg")).faces) == 5
+        n = sum(1 for _ in a.analyze_video(media("single_face.mp4"), every=4))
+        assert n == 18
