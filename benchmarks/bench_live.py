@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mesh", action="store_true", help="ask for and draw the 478-point mesh too")
     ap.add_argument("--screenshot", default=None, help="save a screenshot of the page here")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table row block")
-    ap.add_argument("--encode", default="blob", choices=["blob", "dataurl"], help="the page's JPEG encoder")
+    ap.add_argument("--encode", default="dataurl", choices=["blob", "dataurl"], help="the page's JPEG encoder")
     ap.add_argument("--quality", type=float, default=0.8, help="JPEG quality")
     ap.add_argument("--emotion-manifest", default=None,
                     help="another emotion model's manifest (default: the shipped one)")

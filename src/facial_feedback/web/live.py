@@ -2,7 +2,8 @@
 
 Protocol (also in the OpenAPI document under x-websocket):
 - the server greets with {"type": "hello", "emotions": [...], "max_frame_bytes": N};
-- the client sends one binary message per frame (a JPEG), and the next one only after the reply
+- the client sends one message per frame, a JPEG as binary or as a text data: URL
+  ("data:image/jpeg;base64,..."), and the next one only after the reply
   to the previous (one frame in flight per client: the browser drops frames while waiting, the
   server never queues them);
 - text messages are JSON controls: {"type": "config", "landmarks": true|false} asks for the mesh,
@@ -15,6 +16,7 @@ Frames are decoded in memory and never written to disk.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -70,6 +72,13 @@ def live_ws(ws):
         msg = ws.receive()
         if msg is None:
             continue
+        if isinstance(msg, str) and msg.startswith("data:image/"):
+            # a frame as a data: URL (the page's synchronous encoder)
+            head, _, b64 = msg.partition(",")
+            try:
+                msg = base64.b64decode(b64, validate=False) if head.endswith(";base64") else b""
+            except ValueError:
+                msg = b""
         if isinstance(msg, str):
             try:
                 ctl = json.loads(msg)
@@ -95,8 +104,12 @@ def live_ws(ws):
         except ValueError as e:
             ws.send(json.dumps({"type": "error", "seq": seq, "message": str(e)}))
             continue
+        t1 = time.perf_counter()
         fr = session.process(rgb, time.monotonic() - t_start)
+        t2 = time.perf_counter()
         result = fr.to_dict(landmarks=landmarks)
+        timings = {"decode": round((t1 - t0) * 1000.0, 2), **{k: round(v, 2) for k, v in fr.timings.items()},
+                   "to_dict": round((time.perf_counter() - t2) * 1000.0, 2)}
         ms = (time.perf_counter() - t0) * 1000.0
-        ws.send(json.dumps({"type": "result", "seq": seq, "server_ms": round(ms, 1), "result": result},
-                           separators=(",", ":")))
+        ws.send(json.dumps({"type": "result", "seq": seq, "server_ms": round(ms, 1), "timings": timings,
+                            "result": result}, separators=(",", ":")))

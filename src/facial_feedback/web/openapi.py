@@ -120,7 +120,8 @@ def spec(app: Flask) -> dict:
             "Meta": {"type": "object", "properties": {"emotions": {"type": "array"}, "csv_columns": {"type": "array"},
                                                       "limits": {"type": "object"}, "video_extensions": {"type": "array"}}},
         }},
-        "x-websocket": {"/ws/live": "Binary messages: one JPEG frame each (at most MAX_FRAME_BYTES). Text messages: JSON "
+        "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
+                                    "(at most MAX_FRAME_BYTES). Other text messages: JSON "
                                     '{"type": "config", "landmarks": bool} or {"type": "reset"}. Replies: JSON {"type": "result", '
                                     '"seq", "server_ms", "result": FrameResult} or {"type": "error", "message"}. Send the next frame '
                                     "only after the reply to the previous one (one frame in flight)."},

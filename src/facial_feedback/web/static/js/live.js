@@ -155,7 +155,10 @@
   }
 
   // ---- controls ----
+  const params = new URLSearchParams(location.search);
   const cam = new FF.LiveCamera(video, {
+    encode: params.get("encode") || "dataurl",
+    quality: params.has("quality") ? +params.get("quality") : 0.8,
     onResult: onResult,
     onError: function (m) { statusEl.textContent = "Server: " + m; },
     onStatus: function (kind, message) {
@@ -172,6 +175,10 @@
     },
   });
 
+  // the stage takes the camera's shape, so the overlay maps 1:1 onto the picture
+  video.addEventListener("loadedmetadata", function () {
+    if (video.videoWidth && video.videoHeight) stage.style.aspectRatio = video.videoWidth + " / " + video.videoHeight;
+  });
   $("start").addEventListener("click", function () { cam.start(); });
   $("stop").addEventListener("click", function () { cam.stop(); });
   $("mesh").addEventListener("change", function (e) {

@@ -26,7 +26,10 @@
     opts = opts || {};
     const sx = opts.scaleX || opts.scale || 1, sy = opts.scaleY || opts.scale || 1;
     const W = ctx.canvas.width, H = ctx.canvas.height;
-    const unit = Math.max(1, Math.min(W, H) / 480);  // line widths / font sizes scale with the image
+    // Sizes are in CSS pixels of the canvas as displayed (object-fit: contain), so labels stay
+    // readable whether a 4000 px photo is shown in a 300 px card or a 640 px frame fills the page.
+    const cw = ctx.canvas.clientWidth, ch = ctx.canvas.clientHeight;
+    const unit = opts.unit || (cw && ch ? Math.max(W / cw, H / ch) : Math.max(1, Math.min(W, H) / 480));
     if (opts.clear !== false) ctx.clearRect(0, 0, W, H);
     (result.faces || []).forEach(function (face, i) {
       const [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
@@ -41,9 +44,12 @@
       ctx.strokeStyle = color;
       ctx.strokeRect(x, y, w, h);
       // title tag above the box (inside if there is no room)
-      const fs = Math.round(14 * unit);
+      // small faces (a group photo in a card) get a small tag with just their number;
+      // the list beside the picture says the rest
+      const css = w / unit;
+      const fs = Math.round(Math.max(9, Math.min(14, css / 5)) * unit);
       ctx.font = `600 ${fs}px system-ui, sans-serif`;
-      const title = faceTitle(face, i);
+      const title = css >= 90 ? faceTitle(face, i) : (face.track_id != null ? "#" + face.track_id : String(i + 1));
       const tw = ctx.measureText(title).width + 8 * unit;
       const ty = y - fs - 6 * unit >= 0 ? y - fs - 6 * unit : y;
       ctx.fillStyle = color;
@@ -51,30 +57,36 @@
       ctx.fillStyle = "#111";
       ctx.textBaseline = "top";
       ctx.fillText(title, x + 4 * unit - ctx.lineWidth / 2, ty + 3 * unit);
-      if (opts.bars !== false && face.emotion) drawBars(ctx, face.emotion.scores, x, y, w, h, unit);
+      // bars only where the face is big enough on screen not to bury its neighbours
+      if (opts.bars !== false && face.emotion && h / unit >= 70) drawBars(ctx, face.emotion.scores, x, y, w, h, unit);
     });
   }
 
   function drawBars(ctx, scores, x, y, w, h, unit) {
-    const rowH = Math.max(9, Math.round(11 * unit)), barW = Math.round(70 * unit), labW = Math.round(52 * unit);
-    const totalW = labW + barW + 6 * unit, totalH = rowH * EMOTIONS.length + 6 * unit;
-    const W = ctx.canvas.width, H = ctx.canvas.height;
-    let bx = x + w + 6 * unit;
-    if (bx + totalW > W) bx = x - totalW - 6 * unit;            // left of the box
-    if (bx < 0) bx = Math.max(0, Math.min(W - totalW, x));       // or over it
-    let by = Math.max(0, Math.min(H - totalH, y));
+    const W = ctx.canvas.width, H = ctx.canvas.height, gap = 6 * unit;
+    const PER_ROW = 10.8;   // total width / row height (label + bar)
+    const room = Math.max(x, W - x - w) - gap;
+    // rows follow the face's size, shrink to fit beside it, but stay legible
+    let rowH = Math.max(7 * unit, Math.min(11 * unit, h / 12, room / PER_ROW));
+    const barW = rowH * 6, labW = rowH * 4.8;
+    const totalW = labW + barW, totalH = rowH * EMOTIONS.length + gap;
+    let bx;
+    if (x + w + gap + totalW <= W) bx = x + w + gap;             // right of the box
+    else if (x - gap - totalW >= 0) bx = x - gap - totalW;       // left of it
+    else bx = x > W - x - w ? 0 : W - totalW;                     // flush to the roomier edge
+    const by = Math.max(0, Math.min(H - totalH, y));
     ctx.fillStyle = "rgba(17, 17, 17, 0.6)";
     ctx.fillRect(bx, by, totalW, totalH);
     ctx.font = `${Math.round(rowH * 0.85)}px system-ui, sans-serif`;
     ctx.textBaseline = "middle";
     EMOTIONS.forEach(function (k, i) {
-      const v = scores[k] || 0, cy = by + 3 * unit + i * rowH + rowH / 2;
+      const v = scores[k] || 0, cy = by + gap / 2 + i * rowH + rowH / 2;
       ctx.fillStyle = "#eee";
-      ctx.fillText(k, bx + 3 * unit, cy);
+      ctx.fillText(k, bx + rowH * 0.3, cy);
       ctx.fillStyle = "rgba(255,255,255,0.15)";
-      ctx.fillRect(bx + labW, cy - rowH * 0.35, barW, rowH * 0.7);
+      ctx.fillRect(bx + labW, cy - rowH * 0.35, barW - rowH * 0.4, rowH * 0.7);
       ctx.fillStyle = COLORS[k];
-      ctx.fillRect(bx + labW, cy - rowH * 0.35, barW * v, rowH * 0.7);
+      ctx.fillRect(bx + labW, cy - rowH * 0.35, (barW - rowH * 0.4) * v, rowH * 0.7);
     });
   }
 

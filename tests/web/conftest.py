@@ -1,0 +1,131 @@
+"""Fixtures for the web app: the app on the shared real Analyzer, a real server on a free
+port, and headless Debian Chromium with a real face video as its camera.
+
+Screenshots go to $FF_ARTIFACTS (default /tmp/ff-artifacts/web), never into the repo.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MEDIA
+
+CHROMIUM = os.environ.get("FF_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("FF_ARTIFACTS", "/tmp/ff-artifacts/web"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+
+
+def media_or_skip(name: str) -> Path:
+    p = MEDIA / name
+    if not p.exists():
+        pytest.skip(f"needs {p} (the shared media folder beside the checkout)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def web_analyzer(request):
+    """The suite's shared Analyzer; FF_TEST_EMOTION_MANIFEST swaps in another emotion model
+    (development before a model ships; the UI and API do not depend on its accuracy)."""
+    manifest = os.environ.get("FF_TEST_EMOTION_MANIFEST")
+    if not manifest:
+        return request.getfixturevalue("analyzer")
+    from facial_feedback.pipeline import Analyzer
+
+    return Analyzer(emotion_manifest=manifest)
+
+
+@pytest.fixture(scope="session")
+def web_app(web_analyzer, tmp_path_factory):
+    from facial_feedback.web import create_app
+
+    analyzer = web_analyzer
+
+    app = create_app({"TESTING": True, "ANALYZER": analyzer},
+                     instance_path=str(tmp_path_factory.mktemp("instance")))
+    yield app
+    app.extensions["facial_feedback"].jobs.shutdown()
+
+
+@pytest.fixture()
+def client(web_app):
+    return web_app.test_client()
+
+
+class LiveServer:
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.srv = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.srv.server_port}"
+        self.thread = threading.Thread(target=self.srv.serve_forever, name="ff-test-server", daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(web_app):
+    s = LiveServer(web_app)
+    yield s
+    s.close()
+
+
+def make_y4m(src: Path, dst: Path, seconds: float = 4.0, size: str = "640:360", fps: int = 30) -> Path:
+    """A raw .y4m clip for Chromium's fake camera (66 MB per 8 s at 640x360: tmp only)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (apt-get install ffmpeg) to make the fake camera clip")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", str(seconds),
+                    "-vf", f"fps={fps},scale={size}", "-pix_fmt", "yuv420p", str(dst)], check=True)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def camera_clip(tmp_path_factory):
+    src = media_or_skip("WolfgangLanger_Pexels.mp4")
+    return make_y4m(src, tmp_path_factory.mktemp("camera") / "cam.y4m")
+
+
+@pytest.fixture(scope="session")
+def browser(camera_clip):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("needs the playwright Python package (pip install -e '.[test]')")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={camera_clip}"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.js_errors = errors
+    yield pg
+    ctx.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

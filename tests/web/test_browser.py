@@ -1,0 +1,139 @@
+"""End to end in headless Debian Chromium, with a real face video as the camera.
+
+Asserts what a person would see; screenshots go to $FF_ARTIFACTS (default /tmp/ff-artifacts/web).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from .conftest import media_or_skip, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
+    page.goto(live_server.url + "/")
+    page.click("#start")
+    # a face box with an emotion label within a few seconds
+    page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
+    item = page.wait_for_selector("#faces-list li.face-item", timeout=5000)
+    text = item.inner_text()
+    assert any(e in text for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")), text
+    assert text.startswith("#1 ")
+    # the overlay canvas really has something drawn on it
+    drawn = page.evaluate("""() => { const c = document.getElementById('overlay');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+    assert drawn > 2000
+    # the timeline fills: at least 3 s of 250 ms bins
+    page.wait_for_function("() => +document.getElementById('timeline').dataset.points >= 12", timeout=20000)
+    page.wait_for_function("() => document.getElementById('fps').textContent !== '–'", timeout=5000)
+    fps = float(page.inner_text("#fps"))
+    assert fps > 1
+    assert page.inner_text("#latency").endswith("ms")
+    shot(page, "live")
+    # the mesh toggles on
+    page.check("#mesh")
+    page.wait_for_function("() => { const r = window.ffLive.lastResult(); return r && r.faces.length && r.faces[0].landmarks; }",
+                           timeout=5000)
+    shot(page, "live-mesh")
+    # stop and start again without a reload
+    page.click("#stop")
+    assert page.inner_text("#status") == "Stopped."
+    assert page.evaluate("() => document.getElementById('video').srcObject === null")
+    n = page.evaluate("() => window.ffLive.cam.results")
+    page.click("#start")
+    page.wait_for_function(f"() => window.ffLive.cam.results > {n} + 5", timeout=15000)
+    page.click("#stop")
+    assert not page.js_errors, page.js_errors
+
+
+@pytest.mark.parametrize("error,expect", [("NotAllowedError", "denied"), ("NotFoundError", "No camera")])
+def test_live_page_says_when_the_camera_is_denied_or_absent(browser, live_server, error, expect):
+    ctx = browser.new_context(viewport={"width": 1000, "height": 700})
+    ctx.add_init_script(f"""navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('test', '{error}'));""")
+    page = ctx.new_page()
+    page.goto(live_server.url + "/")
+    page.click("#start")
+    page.wait_for_selector("#status.error", timeout=5000)
+    assert expect in page.inner_text("#status")
+    assert expect in page.inner_text("#stage-empty")
+    assert page.is_enabled("#start")
+    shot(page, f"live-{error}")
+    ctx.close()
+
+
+def test_live_page_on_a_phone_sized_window(browser, live_server):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True)
+    page = ctx.new_page()
+    page.goto(live_server.url + "/?autostart=1")
+    page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
+    page.wait_for_function("() => +document.getElementById('timeline').dataset.points >= 4", timeout=10000)
+    # nothing wider than the screen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    shot(page, "live-phone")
+    ctx.close()
+
+
+def test_photos_show_the_right_number_of_faces(page, live_server, tmp_path):
+    multi, single = media_or_skip("multi_face.jpg"), media_or_skip("single_face.jpg")
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture\n")
+    page.goto(live_server.url + "/photos")
+    page.set_input_files("#files", [str(multi), str(single), str(bad)])
+    page.wait_for_function("() => document.querySelectorAll('.card.done').length === 3", timeout=30000)
+    counts = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.card')]
+        .map(c => [c.querySelector('.name').textContent, c.dataset.faces || c.querySelector('.meta').textContent]))""")
+    assert counts["multi_face.jpg"] == "5" and counts["single_face.jpg"] == "1", counts
+    assert "notes.jpg" in counts["notes.jpg"] or "image" in counts["notes.jpg"].lower(), counts
+    assert "2 analysed, 6 faces, 1 failed" in page.inner_text("#summary")
+    with page.expect_download() as dl:
+        page.click("#dl-csv")
+    rows = list(csv.DictReader(io.StringIO(open(dl.value.path()).read())))
+    assert len(rows) == 6 and {r["file"] for r in rows} == {"multi_face.jpg", "single_face.jpg"}
+    with page.expect_download() as dl:
+        page.click("#dl-json")
+    assert dl.value.suggested_filename == "photos.json"
+    shot(page, "photos")
+    assert not page.js_errors, page.js_errors
+
+
+def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
+    src = media_or_skip("single_face.mp4")
+    page.goto(live_server.url + "/video")
+    page.fill("#every", "2")
+    page.set_input_files("#file", str(src))
+    page.wait_for_selector("li.job", timeout=15000)
+    shot(page, "video-running")
+    job = page.wait_for_selector('li.job[data-status="done"]', timeout=120000)
+    assert "100%" in job.inner_text() and "fps" in job.inner_text()
+    csv_link = job.query_selector("a.dl-csv")
+    assert csv_link is not None
+    with page.expect_download() as dl:
+        csv_link.click()
+    rows = list(csv.DictReader(io.StringIO(open(dl.value.path()).read())))
+    assert len(rows) == 36
+    job.query_selector("button.primary").click()
+    page.wait_for_selector('#charts .chart-card[data-track="1"] canvas', timeout=10000)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
+    shot(page, "video-done")
+    # the job list survives a reload
+    job_id = job.get_attribute("data-id")
+    page.reload()
+    page.wait_for_selector(f'li.job[data-id="{job_id}"][data-status="done"]', timeout=10000)
+    assert not page.js_errors, page.js_errors
+
+
+def test_failed_video_job_says_why(page, live_server, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(media_or_skip("single_face.mp4").read_bytes()[:3000])
+    page.goto(live_server.url + "/video")
+    page.set_input_files("#file", str(broken))
+    job = page.wait_for_selector('li.job[data-status="failed"]', timeout=30000)
+    assert "Failed:" in job.inner_text()
+    shot(page, "video-failed")

@@ -1,0 +1,82 @@
+"""The live WebSocket protocol against a real server: JPEG frames in, JSON results out."""
+from __future__ import annotations
+
+import json
+import os
+
+import cv2
+import pytest
+
+from .conftest import media_or_skip
+
+
+def frames(path, n, size=(640, 360)):
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < n:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        bgr = cv2.resize(bgr, size)
+        out.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+    cap.release()
+    return out
+
+
+@pytest.fixture()
+def ws(live_server):
+    from simple_websocket import Client
+
+    c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+    hello = json.loads(c.receive(timeout=10))
+    assert hello["type"] == "hello" and len(hello["emotions"]) == 7
+    yield c
+    c.close()
+
+
+def ask(ws, msg):
+    ws.send(msg)
+    return json.loads(ws.receive(timeout=20))
+
+
+def listing(root):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+
+
+def test_frames_get_results_with_stable_track_ids(ws, web_app):
+    before = listing(web_app.instance_path)
+    jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 20)
+    results = [ask(ws, j) for j in jpegs]
+    assert all(r["type"] == "result" for r in results), results[0]
+    assert [r["seq"] for r in results] == list(range(1, 21))
+    faces = [r["result"]["faces"] for r in results]
+    assert all(len(f) == 1 for f in faces)
+    assert {f[0]["track_id"] for f in faces} == {faces[0][0]["track_id"]}
+    assert all(f[0]["emotion"]["label"] for f in faces)
+    assert "landmarks" not in faces[0][0]
+    times = [r["result"]["time"] for r in results]
+    assert times == sorted(times) and (results[0]["result"]["width"], results[0]["result"]["height"]) == (640, 360)
+    # the mesh only when asked for
+    ws.send(json.dumps({"type": "config", "landmarks": True}))
+    r = ask(ws, jpegs[0])
+    assert len(r["result"]["faces"][0]["landmarks"]) == 478
+    # the live page writes nothing to disk
+    assert listing(web_app.instance_path) == before
+
+
+def test_bad_messages_get_errors_and_the_session_goes_on(ws):
+    assert ask(ws, b"not a jpeg")["type"] == "error"
+    assert ask(ws, b"\xff\xd8\xff" + b"\0" * 100)["type"] == "error"
+    assert ask(ws, "not json")["type"] == "error"
+    assert ask(ws, json.dumps({"type": "dance"}))["type"] == "error"
+    jpeg = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 1)[0]
+    r = ask(ws, jpeg)
+    assert r["type"] == "result" and len(r["result"]["faces"]) == 1
+
+
+def test_reset_starts_a_fresh_session(ws):
+    jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 3)
+    first = ask(ws, jpegs[0])["result"]
+    ws.send(json.dumps({"type": "reset"}))
+    again = ask(ws, jpegs[1])["result"]
+    assert again["time"] < first["time"] + 5 and again["faces"][0]["track_id"] == 1
