@@ -1,0 +1,120 @@
+"""The `facial-feedback` command as a user runs it: real files, real models, exit codes."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from facial_feedback.cli import main
+
+from .conftest import media
+
+
+@pytest.fixture()
+def folder(tmp_path, astronaut):
+    """A folder of inputs with bad files among the good ones."""
+    from PIL import Image
+
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    shutil.copy(media("multi_face.jpg"), d / "multi_face.jpg")
+    Image.fromarray(astronaut).save(d / "sub" / "astronaut.png")
+    (d / "sub" / "notes.jpg").write_text("not a picture")
+    (d / "empty.png").write_bytes(b"")
+    data = media("single_face.jpg").read_bytes()
+    (d / "sub" / "cut.jpg").write_bytes(data[: len(data) // 3])
+    (d / "readme.txt").write_text("ignored: folders are searched for image files only")
+    return d
+
+
+def test_analyze_folder_json_keeps_going_past_bad_files(folder, capsys, tmp_path):
+    code = main(["analyze", str(folder), "--json", "--annotate", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    by_name = {r["path"].split("/")[-1]: r for r in rows}
+    assert set(by_name) == {"multi_face.jpg", "astronaut.png", "notes.jpg", "empty.png", "cut.jpg"}
+    assert code == 1  # some failed, the others were analysed and written
+    assert len(by_name["multi_face.jpg"]["faces"]) == 5 and by_name["multi_face.jpg"]["error"] is None
+    assert len(by_name["astronaut.png"]["faces"]) == 1
+    assert "empty" in by_name["empty.png"]["error"]
+    assert "not an image" in by_name["notes.jpg"]["error"]
+    assert "truncated" in by_name["cut.jpg"]["error"]
+    # one line per failure on stderr, naming the file and the reason
+    failures = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(failures) == 3 and all(".jpg" in f or ".png" in f for f in failures)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["astronaut.jpg", "multi_face.jpg"]
+    face = by_name["astronaut.png"]["faces"][0]
+    assert len(face["box"]) == 4 and face["emotion"]["label"] in face["emotion"]["scores"]
+
+
+def test_analyze_table_glob_and_missing(folder, capsys):
+    code = main(["analyze", str(folder / "*.jpg"), str(folder / "nope.jpg")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "multi_face.jpg" in out and "5 faces" in out
+    assert "nope.jpg: no such file" in err
+
+
+def test_analyze_all_good_exits_zero(capsys):
+    assert main(["analyze", str(media("single_face.jpg"))]) == 0
+    assert "1 face" in capsys.readouterr().out
+
+
+def test_face_crops_mode(tmp_path, astronaut, capsys):
+    from PIL import Image
+
+    p = tmp_path / "crop.png"
+    Image.fromarray(astronaut[60:190, 165:290]).resize((48, 48)).convert("L").save(p)
+    assert main(["analyze", "--face-crops", "--json", str(p)]) == 0
+    (row,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert row["faces"][0]["box"] == [0, 0, 48, 48] and row["faces"][0]["score"] is None
+
+
+def test_usage_error_exits_two():
+    r = subprocess.run([sys.executable, "-m", "facial_feedback.cli", "analyze"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "facial_feedback.cli", "frobnicate"], capture_output=True, text=True)
+    assert r.returncode == 2
+
+
+def test_video_csv_rows_per_face_per_frame(tmp_path, capsys):
+    out = tmp_path / "v.csv"
+    ann = tmp_path / "v.mp4"
+    code = main(["video", str(media("single_face.mp4")), "-o", str(out), "--annotate", str(ann), "--every", "2"])
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 36  # 72 frames, every 2nd, one face each
+    assert {r["track_id"] for r in rows} == {"1"}
+    assert set(rows[0]) >= {"frame", "time", "track_id", "x", "y", "w", "h", "yaw", "pitch", "roll", "emotion", "p_happy"}
+    assert [int(r["frame"]) for r in rows[:3]] == [0, 2, 4]
+    assert ann.stat().st_size > 10_000
+    import cv2
+
+    cap = cv2.VideoCapture(str(ann))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 36
+    cap.release()
+
+
+def test_video_json_to_stdout_and_no_face_video(capsys):
+    assert main(["video", str(media("no_face.mp4")), "--json", "-q", "--every", "5"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines and all(fr["faces"] == [] for fr in lines)
+    assert all("time" in fr and "frame" in fr for fr in lines)
+
+
+def test_video_bad_file_says_why(tmp_path, capsys):
+    p = tmp_path / "broken.mp4"
+    p.write_bytes(b"garbage" * 1000)
+    assert main(["video", str(p)]) == 1
+    assert "broken.mp4" in capsys.readouterr().err
+
+
+def test_webcam_without_display_says_so(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["webcam"]) == 1
+    assert "no display" in capsys.readouterr().err
