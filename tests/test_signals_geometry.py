@@ -150,3 +150,20 @@ def test_without_iris_and_small_faces(mesh):
     assert small.quality < 0.2
     turned = G.face_signals(mesh, HeadPose(60.0, 0.0, 0.0))
     assert turned.quality < 0.5
+
+
+def test_one_pass_matches_the_reference_functions(mesh):
+    for lm in (mesh, S.close_eyes(S.open_mouth(mesh, 0.3), 0.4), S.rotate_in_plane(S.lower_brows(mesh, 0.04), 12.0),
+               S.move_irises(S.smile(mesh, 0.5), 0.2, -0.1)):
+        fs = G.face_signals(lm)
+        iod = G.interocular_distance(lm)
+        want = {
+            "ear_left": G.eye_aspect_ratio(lm, "left"), "ear_right": G.eye_aspect_ratio(lm, "right"),
+            "eye_open_left": G.eye_openness(lm, "left"), "eye_open_right": G.eye_openness(lm, "right"),
+            "mar": G.mouth_aspect_ratio(lm), "mouth_open": G.mouth_opening(lm), "mouth_width": G.mouth_width(lm),
+            "mouth_corner_lift": G.mouth_corner_lift(lm), "smile": G.smile_intensity(lm), "lip_press": G.lip_press(lm),
+            "brow_height": G.brow_height(lm), "brow_inner_height": G.brow_height(lm, inner=True),
+            "head_tilt": G.head_tilt(lm), "eye_yaw": G.eye_gaze(lm)[0], "eye_pitch": G.eye_gaze(lm)[1], "iod_px": iod,
+        }
+        for k, v in want.items():
+            assert getattr(fs, k) == pytest.approx(v, abs=1e-9), k

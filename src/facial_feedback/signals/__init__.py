@@ -1,7 +1,14 @@
 """Facial signals: per-frame measures over the mesh (geometry) and state over time (temporal).
 
-    from facial_feedback.signals import face_signals, SignalSession
-"""
-from .geometry import FaceSignals, GazeCalibration, ScreenCone, face_signals
+    from facial_feedback.signals import face_signals, SignalSession, Baseline
 
-__all__ = ["FaceSignals", "GazeCalibration", "ScreenCone", "face_signals"]
+`face_signals(landmarks, pose)` -> FaceSignals (eye openness, mouth, gaze, brows, lips, smile);
+`SignalSession().update(frame_result)` -> SessionSnapshot (events with onset and duration,
+attention / fatigue / tension states per track). Formulas and sources: docs/signals.md.
+"""
+from .baseline import Baseline
+from .geometry import FaceSignals, GazeCalibration, ScreenCone, face_signals
+from .temporal import Event, SessionSnapshot, SignalConfig, SignalSession, State, TrackState
+
+__all__ = ["Baseline", "Event", "FaceSignals", "GazeCalibration", "ScreenCone", "SessionSnapshot", "SignalConfig",
+           "SignalSession", "State", "TrackState", "face_signals"]

@@ -37,6 +37,7 @@ class SignalConfig:
     open_percentile: float = 90.0
     open_window_s: float = 60.0
     open_prior_weight_s: float = 10.0   # the prior (baseline) counts as this many seconds of data
+    open_recent_s: float = 0.5          # ... and the median of this recent span, if higher, wins
     closed_ratio: float = 0.2           # lid gap of a shut eye / open lid gap, on MediaPipe meshes
     blink_on: float = 0.5               # closure entering "closed"
     blink_off: float = 0.35             # closure leaving "closed" (hysteresis)
@@ -72,6 +73,7 @@ class SignalConfig:
     fatigue_window_s: float = 60.0
     tension_window_s: float = 60.0
     recent_s: float = 5.0               # abstain when the face was poorly seen most of this
+    state_interval_s: float = 0.2       # states are recomputed at most this often (and on every event)
     min_seen_share: float = 0.5
     min_quality: float = 0.5            # FaceSignals.quality below this = poorly seen
     min_state_s: float = 5.0            # states abstain until a track was seen this long
@@ -239,6 +241,7 @@ class _Blinks:
         self.t_down: Optional[float] = None  # last time closure fell below blink_on while closed
         self.peak = 0.0
         self.long_started = False
+        self.pending: Optional[float] = None  # a long closure's tentative end
         self.prev: Optional[Tuple[float, float]] = None
 
     def update(self, t: float, c: float):
@@ -258,10 +261,19 @@ class _Blinks:
                 self.t_down = _cross(prev[0], prev[1], t, c, cfg.blink_on)
             if c <= cfg.blink_off:
                 t_end = self.t_down if self.t_down is not None else t
-                ended = self._finish(t_end)
-            elif not self.long_started and t - self.t_on >= cfg.closure_min_s:
-                self.long_started = True
-                started = Event("eye_closure", self.track, self.t_on, None, {})
+                if self.long_started:
+                    # a long closure ends only after merge_gap_s open (a hand or a squint can lift
+                    # the lids' mesh for a frame or two)
+                    self.pending = t_end if self.pending is None else self.pending
+                    if t - self.pending >= cfg.merge_gap_s - 1e-9:
+                        ended = self._finish(self.pending)
+                else:
+                    ended = self._finish(t_end)
+            else:
+                self.pending = None
+                if not self.long_started and t - self.t_on >= cfg.closure_min_s:
+                    self.long_started = True
+                    started = Event("eye_closure", self.track, self.t_on, None, {})
         return started, ended
 
     def _finish(self, t_end: float) -> Event:
@@ -269,13 +281,13 @@ class _Blinks:
         kind = "blink" if d <= self.cfg.blink_max_s else ("slow_blink" if d < self.cfg.closure_min_s else "eye_closure")
         if self.long_started:
             kind = "eye_closure"
-        self.closed, self.long_started, self.t_down = False, False, None
+        self.closed, self.long_started, self.t_down, self.pending = False, False, None, None
         return Event(kind, self.track, self.t_on, d, {"peak_closure": float(self.peak)})
 
     def close(self, t: float) -> Optional[Event]:
         ev = None
         if self.closed:
-            ev = self._finish(t)
+            ev = self._finish(self.pending if self.pending is not None else t)
             if ev.type != "eye_closure":
                 ev = None  # a blink cut by a gap is not counted
         self.closed, self.prev = False, None
@@ -368,6 +380,7 @@ class _Track:
         self.last_t: Optional[float] = None
         self.seen_s = 0.0
         self.open_hist: Deque[Tuple[float, float, float]] = deque()  # (t, right, left) lid gaps
+        self.open_recent: Deque[Tuple[float, float, float]] = deque()
         self.open_level: Optional[Tuple[float, float]] = None
         self.open_level_t = -math.inf
         self.blinks = _Blinks(cfg, tid)
@@ -384,6 +397,8 @@ class _Track:
         self.prev_pose: Optional[Tuple[float, float, float, float]] = None
         self.frown_state = False
         self.yawn_state = False
+        self.state_cache: Optional[tuple] = None
+        self.dirty = True
         self._prov: Optional[Baseline] = None
         self._prov_t = -math.inf
         self.smile_state = False
@@ -419,19 +434,31 @@ class _Track:
     def _open_levels(self, t: float, r: float, l: float) -> Tuple[float, float]:
         cfg = self.cfg
         self.open_hist.append((t, r, l))
-        while self.open_hist and self.open_hist[0][0] < t - cfg.open_window_s:
+        while self.open_hist[0][0] < t - cfg.open_window_s:
             self.open_hist.popleft()
-        if self.open_level is None or t - self.open_level_t >= 0.25 or len(self.open_hist) < 30:
-            a = np.asarray(self.open_hist)
+        self.open_recent.append((t, r, l))
+        while self.open_recent[0][0] < t - cfg.open_recent_s:
+            self.open_recent.popleft()
+        if self.open_level is None or t - self.open_level_t >= 0.5 or len(self.open_hist) < 30:
+            a = np.array(self.open_hist)
             pr, pl = np.percentile(a[:, 1:], cfg.open_percentile, axis=0)
             span = max(0.0, a[-1, 0] - a[0, 0]) if len(a) > 1 else 0.0
-            prior = self.baseline.eye_open if (self.given is not None or self.learned is not None) else Baseline().eye_open
-            w0 = cfg.open_prior_weight_s
-            if self.given is not None or self.learned is not None:
-                w0 = max(w0, 30.0)
+            known = self.given is not None or self.learned is not None
+            prior = self.baseline.eye_open if known else Baseline().eye_open
+            w0 = max(cfg.open_prior_weight_s, 30.0) if known else cfg.open_prior_weight_s
             k = span / (span + w0)
             self.open_level = (k * pr + (1 - k) * prior, k * pl + (1 - k) * prior)
             self.open_level_t = t
+        # the eyes just seen open count at once: the median of the last open_recent_s (a blink
+        # fills less than half of it) lifts the level when the long window is dominated by a
+        # closure (e.g. a video that starts with the eyes shut)
+        if len(self.open_recent) >= 3:
+            rs = sorted(x[1] for x in self.open_recent)
+            ls = sorted(x[2] for x in self.open_recent)
+            m = len(rs) // 2
+            mr = rs[m] if len(rs) % 2 else (rs[m - 1] + rs[m]) / 2
+            ml = ls[m] if len(ls) % 2 else (ls[m - 1] + ls[m]) / 2
+            return max(self.open_level[0], mr), max(self.open_level[1], ml)
         return self.open_level
 
     def closure(self, t: float, fs: FaceSignals) -> float:
@@ -588,6 +615,7 @@ class SignalSession:
             if e.type == "face_absent":
                 self._absent_count += 1
             if tr is not None:
+                tr.dirty = True
                 tr.events.append(e)
                 tr.counts[e.type] = tr.counts.get(e.type, 0) + 1
                 if e.type in ("blink", "slow_blink"):
@@ -717,6 +745,20 @@ class SignalSession:
         seen_recent = recent.mean(_SEEN) or 0.0
         abstain = (not present) or seen_recent < cfg.min_seen_share or tr.seen_s < cfg.min_state_s
         closed, c, on = tr.last if (tr.last is not None and present) else (False, None, None)
+        key = (present, abstain, b.source)
+        cache = tr.state_cache
+        if cache is not None and not tr.dirty and cache[1] == key and t - cache[0] < cfg.state_interval_s:
+            attention, fatigue, tension = cache[2]
+        else:
+            attention, fatigue, tension = self._compute_states(tr, t, abstain, b)
+            tr.state_cache = (t, key, (attention, fatigue, tension))
+            tr.dirty = False
+        return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
+                          tr.baseline_source(), tr.seen_s)
+
+    def _compute_states(self, tr: _Track, t: float, abstain: bool, b: Baseline) -> Tuple[State, State, State]:
+        cfg = self.config
+        learned = b.learned
 
         def conf(win: _Window) -> float:
             fill = min(1.0, win.weight(_PRESENT) / win.span)
@@ -812,8 +854,7 @@ class SignalSession:
         tension = State("tension", value, _level(value), 0.0, conf(w), abstain or brow is None, cues,
                         {"brow_lowered_share": brow, "lip_pressed_share": lips, "negative": neg, "head_motion": motion})
 
-        return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
-                          tr.baseline_source(), tr.seen_s)
+        return attention, fatigue, tension
 
 
 def _level(v: float) -> str:
