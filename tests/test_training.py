@@ -1,0 +1,190 @@
+"""Tests of the emotion-model training code (training/) and of the shipped model + manifest.
+
+Dataset-dependent tests skip with a message when ../shared/datasets (resolved from the repo
+root) is absent; torch-dependent ones skip when torch is not installed.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # `training` is a top-level package of the repo, not installed
+
+from training import data as D  # noqa: E402  (numpy + OpenCV only)
+
+DATASETS = D.default_dataset_root()
+MODELS = REPO / "src" / "facial_feedback" / "models"
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+need_data = pytest.mark.skipif(not (DATASETS / "ferplus").is_dir(),
+                               reason=f"FER datasets not found at {DATASETS}")
+need_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (pip install -e .[train])")
+
+
+# ----------------------------------------------------------------------------- label logic
+
+def test_emotion_order_matches_package():
+    from facial_feedback.types import EMOTIONS
+    assert tuple(D.EMOTIONS) == tuple(EMOTIONS)
+
+
+def test_ferplus_distribution_drops_contempt_unknown_nf():
+    votes = np.array([
+        [4, 0, 0, 1, 3, 2, 0, 0, 0, 0],   # neutral 4, sad 1, anger 3, disgust 2
+        [0, 0, 0, 0, 0, 0, 0, 5, 5, 0],   # only contempt / unknown: no target
+        [1, 0, 0, 0, 0, 0, 0, 0, 0, 9],   # NF majority: no target
+        [0, 8, 0, 0, 0, 0, 0, 2, 0, 0],   # happiness, contempt dropped
+    ])
+    dist, valid = D.ferplus_distribution(votes)
+    assert valid.tolist() == [True, False, False, True]
+    np.testing.assert_allclose(dist[0], [0.3, 0.2, 0, 0, 0.1, 0, 0.4])
+    np.testing.assert_allclose(dist[3], [0, 0, 0, 1, 0, 0, 0])
+    assert D.ferplus_majority(votes).tolist() == [-1, -1, -1, 3]
+
+
+@need_data
+def test_majority_rule_matches_index():
+    with open(DATASETS / "ferplus" / "ferplus_index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    votes = np.array([[int(r["votes_" + c]) for c in D.FERPLUS_COLUMNS] for r in rows])
+    ours = D.ferplus_majority(votes)
+    name = {"neutral": 6, "happiness": 3, "surprise": 5, "sadness": 4, "anger": 0, "disgust": 1, "fear": 2}
+    theirs = np.array([name.get(r["ferplus_majority"], -1) for r in rows])
+    assert (ours == theirs).mean() == 1.0
+
+
+# ----------------------------------------------------------------------------- loaders
+
+def _write_fer2013_csv(tmp: Path):
+    """A tiny fer2013.csv + fer2013new.csv in the real formats (header, quoting, row order)."""
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(5)]
+    imgs.append(imgs[1].copy())            # a PublicTest copy of a Training image
+    usage = ["Training", "Training", "Training", "PublicTest", "PrivateTest", "PublicTest"]
+    labels = [0, 3, 6, 5, 4, 2]
+    with open(tmp / "fer2013.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["emotion", "pixels", "Usage"])
+        for im, lab, u in zip(imgs, labels, usage):
+            w.writerow([lab, " ".join(map(str, im.reshape(-1))), u])
+    new = [[4, 0, 0, 1, 3, 2, 0, 0, 0, 0], [0, 10, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 10],
+           [0, 0, 9, 0, 0, 0, 1, 0, 0, 0], [1, 0, 0, 8, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 10, 0, 0, 0]]
+    with open(tmp / "fer2013new.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Usage", "Image name", *D.FERPLUS_COLUMNS])
+        for i, (u, v) in enumerate(zip(usage, new)):
+            w.writerow([u, "" if v[9] == 10 else f"fer{i:07d}.png", *v])
+    return imgs, labels, usage, new
+
+
+def test_fer2013_csv_loader(tmp_path):
+    imgs, labels, usage, new = _write_fer2013_csv(tmp_path)
+    t = D.load_fer2013_csv(tmp_path / "fer2013.csv", tmp_path / "fer2013new.csv")
+    assert len(t) == 6 and t.images.dtype == np.uint8 and t.images.shape == (6, 48, 48)
+    np.testing.assert_array_equal(t.images[3], imgs[3])
+    assert t.fer_label.tolist() == labels
+    assert t.usage.tolist() == usage
+    assert t.votes.tolist() == new
+    assert t.dup_in_training.tolist() == [0, 0, 0, 0, 0, 1]
+    dist, valid = D.ferplus_distribution(t.votes)
+    assert valid.tolist() == [True, True, False, True, True, True]
+    # load_any finds fer2013new.csv beside fer2013.csv
+    t2 = D.load_any(tmp_path / "fer2013.csv")
+    assert t2.votes.tolist() == new
+
+
+@need_data
+def test_ferplus_folder_loader_maps_through_index():
+    t = D.load_ferplus_folders(DATASETS / "ferplus", limit_per_split=120, votes_from="index")
+    assert len(t) == 360 and set(t.usage) == {"Training", "PublicTest", "PrivateTest"}
+    with open(DATASETS / "ferplus" / "ferplus_index.csv", newline="") as f:
+        idx = {r["path"]: r for r in csv.DictReader(f)}
+    # PNG numbers drift from fer2013.csv rows from row 60 on: labels must come via the index
+    for i in range(0, 360, 7):
+        r = idx["data/" + t.names[i]]
+        assert D.EMOTIONS[t.fer_label[i]] == r["fer2013_label"].split("|")[0]
+        assert t.votes[i].tolist() == [int(r["votes_" + c]) for c in D.FERPLUS_COLUMNS]
+        assert t.dup_in_training[i] == int(r["pixel_dup_in_training"])
+    # default: the votes of the folders' own label.csv files
+    t2 = D.load_ferplus_folders(DATASETS / "ferplus", limit_per_split=120)
+    with open(DATASETS / "ferplus" / "data" / "FER2013Valid" / "label.csv", newline="") as f:
+        first = next(csv.reader(f))
+    j = int(np.flatnonzero(t2.names == "FER2013Valid/" + first[0])[0])
+    assert t2.votes[j].tolist() == [int(x) for x in first[2:12]]
+
+
+@need_data
+def test_kaggle_folder_loader():
+    t = D.load_kaggle_folders(DATASETS / "fer2013", limit_per_split=50)
+    assert len(t) == 100
+    assert set(t.usage) <= {"Training", "PublicTest", "PrivateTest"}
+    assert (t.usage[:50] == "Training").all()
+    for name, lab in zip(t.names, t.fer_label):
+        assert name.split("/")[1] == D.EMOTIONS[lab]
+    assert set(np.unique(t.dup_in_training)) <= {0, 1}
+
+
+# ----------------------------------------------------------------------------- smoke: train -> export -> parity -> ORT
+
+@need_data
+@need_torch
+def test_smoke_train_export_onnx(tmp_path):
+    out = tmp_path / "smoke"
+    env_cmd = [sys.executable, "-m", "training.train", "--smoke", "--out", str(out)]
+    subprocess.run(env_cmd, cwd=REPO, check=True, timeout=240, capture_output=True)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["smoke"] and cfg["epochs"] == 1 and (out / "last.pt").exists() and (out / "train.log").exists()
+    # resuming a finished run is a no-op that still succeeds
+    subprocess.run(env_cmd + ["--resume"], cwd=REPO, check=True, timeout=240, capture_output=True)
+    from training.export import export
+    man = export(out / "last.pt", tmp_path / "export")
+    assert man["parity_max_abs_diff"] <= 1e-4
+    onnx_path = tmp_path / "export" / "emotion.onnx"
+    assert man["sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    z = sess.run(["logits"], {"input": np.zeros((3, 1, 48, 48), np.float32)})[0]
+    assert z.shape == (3, 7) and np.isfinite(z).all()
+
+
+# ----------------------------------------------------------------------------- the shipped model
+
+def test_shipped_manifest_and_model():
+    man_path = MODELS / "emotion.json"
+    if not man_path.exists():
+        pytest.skip("no shipped emotion model yet")
+    m = json.loads(man_path.read_text())
+    from facial_feedback.types import EMOTIONS
+    for k in ("name", "file", "sha256", "labels", "input", "output", "temperature", "tta", "crop", "head",
+              "metrics", "data", "created"):
+        assert k in m, k
+    assert m["file"] == "emotion.onnx" and m["labels"] == list(EMOTIONS)
+    assert m["input"]["name"] == "input" and m["input"]["size"] == 48 and m["input"]["channels"] == 1
+    assert m["input"]["layout"] == "NCHW" and abs(m["input"]["scale"] - 1 / 255) < 1e-12
+    assert m["output"] == {"name": "logits", "kind": "logits"}
+    assert m["tta"] in (["none", "hflip"], ["none"]) and m["temperature"] > 0
+    assert set(m["crop"]) >= {"scale", "offset_y", "align"}
+    onnx_path = MODELS / m["file"]
+    assert onnx_path.stat().st_size <= 10 * 1024 * 1024
+    assert hashlib.sha256(onnx_path.read_bytes()).hexdigest() == m["sha256"]
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].name == "input"
+    z = sess.run([m["output"]["name"]], {"input": np.zeros((2, 1, 48, 48), np.float32)})[0]
+    assert z.shape == (2, 7)
+
+
+def test_torch_never_imported_on_serving_path():
+    bad = [p for p in (REPO / "src" / "facial_feedback").rglob("*.py")
+           if re.search(r"^\s*(import torch|from torch)", p.read_text(), re.M)]
+    assert not bad, f"torch imported under src/: {bad}"

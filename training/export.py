@@ -1,0 +1,129 @@
+"""Export a checkpoint to ONNX with a torch-vs-ONNX-Runtime parity check, and write the manifest.
+
+    python -m training.export --ckpt runs/full/best.pt                  # -> src/facial_feedback/models/
+    python -m training.export --ckpt runs/smoke/last.pt --out-dir runs/smoke/export
+
+The ONNX graph: input "input" (N,1,48,48) float32, outputs "logits" (N,7; the shipped head)
+and "logits_other" (N,7; the other head, for evaluation only), opset 17, dynamic batch.
+Export is refused when the max abs difference torch vs onnxruntime exceeds 1e-4.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as D
+from .model import EmotionNet, ExportWrapper
+
+PARITY_TOL = 1e-4
+HEAD_DESCRIPTION = {
+    "ferplus": "ferplus: head trained on FER+ vote distributions (Microsoft 'probability' mode, "
+               "7 basic classes); FER+ labels are cleaner than FER2013's",
+    "fer2013": "fer2013: head trained on the original FER2013 labels",
+}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_net(ckpt_path) -> tuple[EmotionNet, dict]:
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    cfg = ck["config"]
+    net = EmotionNet(cfg["widths"], cfg["convs"], cfg["dropout"])
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, ck
+
+
+def parity(onnx_path: Path, wrapper: torch.nn.Module, n: int = 16, seed: int = 0) -> float:
+    import onnxruntime as ort
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 48, 48, generator=g)
+    with torch.no_grad():
+        ref = [t.numpy() for t in wrapper(x)]
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = sess.run(["logits", "logits_other"], {"input": x.numpy()})
+    return float(max(np.abs(a - b).max() for a, b in zip(ref, got)))
+
+
+def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedback-emotion-cnn",
+           metrics: dict | None = None, temperature: float | None = None, tta=("none", "hflip"),
+           crop: dict | None = None) -> dict:
+    out_dir = Path(out_dir) if out_dir else D.repo_root() / "src" / "facial_feedback" / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    net, ck = load_net(ckpt)
+    cfg = ck["config"]
+    wrapper = ExportWrapper(net, head).eval()
+    onnx_path = out_dir / "emotion.onnx"
+    tmp = out_dir / "emotion.onnx.tmp"
+    torch.onnx.export(wrapper, torch.zeros(1, 1, 48, 48), str(tmp), input_names=["input"],
+                      output_names=["logits", "logits_other"], opset_version=17,
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"},
+                                    "logits_other": {0: "batch"}},
+                      do_constant_folding=True, dynamo=False)
+    import onnx
+    onnx.checker.check_model(onnx.load(str(tmp)))
+    diff = parity(tmp, wrapper)
+    if not diff <= PARITY_TOL:
+        tmp.unlink()
+        raise RuntimeError(f"parity check failed: max abs diff torch vs onnxruntime {diff:.3g} > {PARITY_TOL}")
+    tmp.replace(onnx_path)
+    size = onnx_path.stat().st_size
+    if size > 10 * 1024 * 1024:
+        raise RuntimeError(f"model is {size} bytes, over the 10 MB limit")
+    man_path = out_dir / "emotion.json"
+    old = json.loads(man_path.read_text()) if man_path.exists() else {}
+    manifest = {
+        "name": name,
+        "file": "emotion.onnx",
+        "sha256": sha256(onnx_path),
+        "labels": list(D.EMOTIONS),
+        "input": {"name": "input", "size": 48, "channels": 1, "color": "grey", "layout": "NCHW",
+                  "scale": 1.0 / 255.0, "mean": float(cfg["norm_mean"]), "std": float(cfg["norm_std"])},
+        "output": {"name": "logits", "kind": "logits"},
+        "temperature": float(temperature if temperature is not None else old.get("temperature", 1.0)),
+        "tta": list(tta),
+        "crop": crop or old.get("crop") or {"scale": 1.2, "offset_y": 0.0, "align": "eyes"},
+        "head": HEAD_DESCRIPTION[head],
+        "metrics": metrics if metrics is not None else {"publictest": ck.get("publictest", {}),
+                                                        "epoch": int(ck["epoch"]) + 1},
+        "data": {"train": "FER2013 Training (28,558 images of Microsoft's FER+ folders) with FER+ vote "
+                          "distributions (ferplus head) and the original FER2013 labels (fer2013 head)",
+                 "terms": "FER2013 / FER+ research-only; images not redistributed; FER+ labels MIT"},
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "extra_outputs": {"logits_other": "the other head's logits (evaluation only)"},
+        "params": int(sum(p.numel() for p in net.parameters())),
+        "parity_max_abs_diff": diff,
+        "recipe": {k: cfg[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "widths", "convs",
+                                       "dropout", "w_ferplus", "w_fer2013", "label_smoothing", "aug",
+                                       "seed") if k in cfg},
+    }
+    man_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"exported {onnx_path} ({size} bytes, parity {diff:.2e}) and {man_path}", file=sys.stderr)
+    return manifest
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--out-dir")
+    ap.add_argument("--head", default="ferplus", choices=["ferplus", "fer2013"])
+    ap.add_argument("--temperature", type=float)
+    a = ap.parse_args(argv)
+    export(a.ckpt, a.out_dir, head=a.head, temperature=a.temperature)
+
+
+if __name__ == "__main__":
+    main()
