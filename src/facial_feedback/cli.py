@@ -160,7 +160,12 @@ def cmd_video(ns) -> int:
         return EXIT_USAGE
     out = ns.output
     to_stdout = out in (None, "-")
-    analyzer = Analyzer(AnalyzerConfig(emotion_smoothing=ns.smoothing))
+    analyzer = Analyzer(AnalyzerConfig(emotion_smoothing=ns.smoothing, signals=not ns.no_signals))
+    events_path, states_path = ns.events, ns.states
+    if not ns.no_signals and not to_stdout:  # by default beside the output: out.events.csv, out.states.csv
+        stem = os.path.splitext(out)[0]
+        events_path = events_path or stem + ".events.csv"
+        states_path = states_path or stem + ".states.csv"
     tmp = None
     if to_stdout:
         import tempfile
@@ -173,7 +178,8 @@ def cmd_video(ns) -> int:
         summary = write_video_outputs(
             analyzer, ns.file,
             csv_path=None if ns.json else out, json_path=out if ns.json else None,
-            annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks)
+            annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks,
+            events_path=None if ns.no_signals else events_path, states_path=None if ns.no_signals else states_path)
     except VideoError as e:
         progress.end()
         _err(ns.file, str(e))
@@ -196,8 +202,16 @@ def cmd_video(ns) -> int:
             print(f"  emotions over all face-frames: {mix}", file=sys.stderr)
         if s.frames_with_faces == 0:
             print("  no face was found in this video", file=sys.stderr)
+        if s.session:
+            from .signals.export import format_summary
+
+            for line in format_summary(s.session):
+                print(line, file=sys.stderr)
         if not to_stdout:
             print(f"  wrote {out}" + (f" and {ns.annotate}" if ns.annotate else ""), file=sys.stderr)
+        written = [p for p in (events_path, states_path) if p and not ns.no_signals]
+        if written:
+            print(f"  wrote {' and '.join(written)} (events; states once a second)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -268,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--smoothing", type=float, default=0.3, metavar="SECONDS",
                    help="time constant of the emotion moving average; 0 = off (default 0.3)")
     v.add_argument("--landmarks", action="store_true", help="include the mesh in JSON output")
+    v.add_argument("--events", metavar="PATH", help="events CSV: track, type, onset, duration, details "
+                   "(default with -o: OUTPUT.events.csv)")
+    v.add_argument("--states", metavar="PATH", help="attention/fatigue/tension per track once a second, CSV "
+                   "(default with -o: OUTPUT.states.csv)")
+    v.add_argument("--no-signals", action="store_true", help="no blinks, gaze, states or events files")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v.set_defaults(func=cmd_video)
 

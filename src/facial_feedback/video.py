@@ -63,9 +63,11 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
                         json_path: Optional[PathLike] = None, annotate_path: Optional[PathLike] = None,
                         every: int = 1, progress: Optional[Callable[[int, int], None]] = None,
                         on_frame: Optional[Callable[[FrameResult], None]] = None,
-                        landmarks: bool = False) -> VideoSummary:
+                        landmarks: bool = False, events_path: Optional[PathLike] = None,
+                        states_path: Optional[PathLike] = None) -> VideoSummary:
     """Analyse `path`, writing CSV rows (one per face per frame), JSON lines (one per frame)
-    and an annotated video as it goes. Returns a summary. Raises VideoError for unusable input;
+    and an annotated video as it goes; with signals on, the events (events_path) and the
+    states once a second (states_path) as CSV (facial_feedback.signals.export). Returns a summary. Raises VideoError for unusable input;
     partial outputs of a video that fails mid-way are kept (they are valid up to that frame)."""
     import time
 
@@ -74,7 +76,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
     info = probe_video(path)
     summary = VideoSummary(str(path))
     files: List = []
-    csv_w = json_f = writer = None
+    csv_w = json_f = writer = sig_w = None
     t_start = time.perf_counter()
     try:
         if csv_path is not None:
@@ -88,6 +90,10 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
         if annotate_path is not None:
             writer = _AnnotatedWriter(annotate_path, info.fps / every, (info.width, info.height))
         session = analyzer.video_session()
+        if session.signals is not None and (events_path is not None or states_path is not None):
+            from .signals.export import SignalWriter
+
+            sig_w = SignalWriter(events_path, states_path)
         try:
             from .io import iter_frames
 
@@ -109,11 +115,16 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
                     json_f.write(json.dumps(fr.to_dict(landmarks=landmarks)) + "\n")
                 if writer is not None:
                     writer.write(annotate(rgb, fr))
+                if sig_w is not None:
+                    sig_w.write(fr.session)
                 if on_frame is not None:
                     on_frame(fr)
                 if progress is not None:
                     progress(i + 1, info.frame_count)
-            if session.signals is not None and hasattr(session.signals, "summary"):
+            if session.signals is not None:
+                final = session.signals.close()  # ends the episodes still open at the last frame
+                if sig_w is not None:
+                    sig_w.write_events(final)
                 summary.session = session.signals.summary()
         finally:
             session.close()
@@ -122,6 +133,8 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
             f.close()
         if writer is not None:
             writer.close()
+        if sig_w is not None:
+            sig_w.close()
     summary.seconds = time.perf_counter() - t_start
     summary.fps_processed = summary.frames_analysed / summary.seconds if summary.seconds > 0 else 0.0
     return summary
