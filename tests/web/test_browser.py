@@ -34,6 +34,10 @@ def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
     fps = float(page.inner_text("#fps"))
     assert fps > 1
     assert page.inner_text("#latency").endswith("ms")
+    # the signals snapshot, when the core sends one, shows under the video
+    if page.evaluate("() => !!window.ffLive.lastResult().session"):
+        page.wait_for_selector("#signals:not([hidden]) .signal-row, #signals:not([hidden]) .chip", timeout=5000)
+        assert "attention" in page.inner_text("#signals") or "face" in page.inner_text("#signals")
     shot(page, "live")
     # the mesh toggles on
     page.check("#mesh")

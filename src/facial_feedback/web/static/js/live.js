@@ -111,15 +111,36 @@
     }
   }
 
-  // The signals snapshot (fr.session) has states and events; render whatever it holds.
-  function stateText(v) {
-    if (v === null || v === undefined) return "–";
-    if (typeof v === "number") return Math.abs(v) < 10 ? v.toFixed(2) : String(Math.round(v));
-    if (typeof v !== "object") return String(v);
-    const main = v.state ?? v.label ?? v.level ?? v.value;
-    const conf = v.confidence;
-    return (main !== undefined ? stateText(main) : JSON.stringify(v)) +
-      (typeof conf === "number" ? ` (${Math.round(conf * 100)}%)` : "");
+  // The signals snapshot (fr.session, facial_feedback.signals): per-track states (attention,
+  // fatigue, tension: level, confidence, cues) and the events that started or ended this frame.
+  // Events are kept here in a short log; states are shown as they are now.
+  const eventLog = [];      // newest last
+  const STATE_NAMES = ["attention", "fatigue", "tension"];
+
+  function chip(label, text, title, cls) {
+    const c = document.createElement("span");
+    c.className = "chip" + (cls ? " " + cls : "");
+    if (title) c.title = title;
+    const b = document.createElement("b");
+    b.textContent = label + ": ";
+    c.append(b, document.createTextNode(text));
+    return c;
+  }
+
+  function stateChip(name, st) {
+    if (!st || typeof st !== "object") return chip(name, String(st));
+    if (st.abstain) return chip(name, "not sure", "The face is missing or poorly seen.", "abstain");
+    const conf = typeof st.confidence === "number" ? ` · ${Math.round(st.confidence * 100)}% sure` : "";
+    const cues = (st.cues || []).join("; ");
+    return chip(name, `${st.level}${conf}`, cues ? "Cues: " + cues : "", "level-" + st.level);
+  }
+
+  function eventText(e) {
+    const name = String(e.type || "event").replace(/_/g, " ");
+    const who = e.track != null ? ` (#${e.track})` : "";
+    const at = typeof e.onset === "number" ? ` at ${e.onset.toFixed(1)} s` : "";
+    const dur = typeof e.duration === "number" ? `, ${e.duration.toFixed(1)} s` : e.duration === null ? ", ongoing" : "";
+    return name + who + at + dur;
   }
 
   let lastSignalsJson = "";
@@ -127,29 +148,51 @@
     const s = result.session;
     const box = $("signals");
     if (!s) { box.hidden = true; return; }
-    const json = JSON.stringify(s);
+    box.hidden = false;
+    (s.events_started || []).forEach(function (e) { eventLog.push(e); });
+    (s.events_ended || []).forEach(function (e) {
+      // an ended episode replaces its 'ongoing' entry
+      const i = eventLog.findIndex(function (x) { return x.type === e.type && x.track === e.track && x.onset === e.onset && x.duration == null; });
+      if (i >= 0) eventLog.splice(i, 1);
+      eventLog.push(e);
+    });
+    while (eventLog.length > 50) eventLog.shift();
+    const json = JSON.stringify([s.tracks, s.face_absent, eventLog.length, eventLog[eventLog.length - 1]]);
     if (json === lastSignalsJson) return;
     lastSignalsJson = json;
-    box.hidden = false;
-    const states = s.states && typeof s.states === "object" ? s.states :
-      Object.fromEntries(Object.entries(s).filter(function (kv) { return kv[0] !== "events" && (typeof kv[1] !== "object" || kv[1] === null || !Array.isArray(kv[1])); }));
-    $("signal-states").replaceChildren.apply($("signal-states"), Object.entries(states).map(function (kv) {
-      const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.title = kv[1] && kv[1].cues ? "cues: " + [].concat(kv[1].cues).join(", ") : "";
-      chip.innerHTML = "";
-      const b = document.createElement("b"); b.textContent = kv[0].replace(/_/g, " ") + ": ";
-      chip.append(b, document.createTextNode(stateText(kv[1])));
-      return chip;
-    }));
-    const events = Array.isArray(s.events) ? s.events.slice(-6).reverse() : [];
-    $("signal-events").replaceChildren.apply($("signal-events"), events.map(function (e) {
+    const states = $("signal-states");
+    const rows = [];
+    if (s.face_absent) rows.push(chip("face", "not in view", "", "abstain"));
+    (s.tracks || []).forEach(function (tr) {
+      if (!tr.present) return;
+      const row = document.createElement("div");
+      row.className = "signal-row";
+      row.dataset.track = tr.track_id;
+      const h = document.createElement("span");
+      h.className = "signal-who";
+      h.textContent = "#" + tr.track_id;
+      row.append(h);
+      STATE_NAMES.forEach(function (k) { if (tr[k]) row.append(stateChip(k, tr[k])); });
+      if (tr.eyes_closed) row.append(chip("eyes", "closed"));
+      const cue = STATE_NAMES.map(function (k) { return tr[k] && !tr[k].abstain && (tr[k].cues || [])[0]; }).filter(Boolean)[0];
+      if (cue) {
+        const c = document.createElement("small");
+        c.className = "cue";
+        c.textContent = cue;
+        row.append(c);
+      }
+      rows.push(row);
+    });
+    if (!s.tracks && !s.face_absent) {   // an unknown snapshot shape: show its scalar fields
+      Object.entries(s).forEach(function (kv) {
+        if (kv[1] === null || typeof kv[1] !== "object") rows.push(chip(kv[0].replace(/_/g, " "), String(kv[1])));
+      });
+    }
+    states.replaceChildren.apply(states, rows);
+    const ol = $("signal-events");
+    ol.replaceChildren.apply(ol, eventLog.slice(-6).reverse().map(function (e) {
       const li = document.createElement("li");
-      const name = e.type || e.kind || e.name || "event";
-      const t = e.start ?? e.onset ?? e.time ?? e.t;
-      const d = e.duration;
-      li.textContent = name.replace(/_/g, " ") + (typeof t === "number" ? ` at ${t.toFixed(1)} s` : "") +
-        (typeof d === "number" ? `, ${d.toFixed(1)} s` : "");
+      li.textContent = eventText(e);
       return li;
     }));
   }

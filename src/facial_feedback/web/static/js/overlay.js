@@ -36,8 +36,8 @@
       const label = topEmotion(face);
       const color = label ? COLORS[label] : "#4cc38a";
       if (opts.mesh && face.landmarks) {
-        ctx.fillStyle = "rgba(120, 230, 255, 0.85)";
-        const r = Math.max(0.8, unit * 0.9);
+        ctx.fillStyle = "rgba(120, 230, 255, 0.9)";
+        const r = Math.max(1.5, unit * 1.8);
         for (const p of face.landmarks) ctx.fillRect(p[0] * sx - r / 2, p[1] * sy - r / 2, r, r);
       }
       ctx.lineWidth = 2.5 * unit;
