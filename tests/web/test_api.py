@@ -281,3 +281,14 @@ def test_pages_render(client):
         assert r.status_code == 200 and marker in r.data
         assert b"chart.umd.min.js" in r.data or url == "/photos"
         assert b"http://" not in r.data and b"https://" not in r.data  # no CDN, nothing remote
+
+
+def test_cross_site_posts_are_refused(client):
+    data = media_or_skip("single_face.jpg").read_bytes()
+    r = client.post("/api/v1/analyze", data=data, content_type="image/jpeg",
+                    headers={"Origin": "http://evil.example"})
+    assert_error(r, 403)
+    r = client.post("/api/v1/analyze", data=data, content_type="image/jpeg",
+                    headers={"Origin": "http://localhost"})  # the test client's own host
+    assert r.status_code == 200
+    assert_error(client.delete("/api/v1/jobs/0123456789ab", headers={"Origin": "http://evil.example"}), 403)

@@ -80,3 +80,10 @@ def test_reset_starts_a_fresh_session(ws):
     ws.send(json.dumps({"type": "reset"}))
     again = ask(ws, jpegs[1])["result"]
     assert again["time"] < first["time"] + 5 and again["faces"][0]["track_id"] == 1
+
+
+def test_cross_site_websocket_is_refused(live_server):
+    from simple_websocket import Client, ConnectionError
+
+    with pytest.raises(ConnectionError):
+        Client.connect(live_server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})

@@ -61,6 +61,20 @@ def state(app: Optional[Flask] = None) -> WebState:
     return (app or current_app).extensions[EXT]
 
 
+def same_origin() -> bool:
+    """False when a browser says the request comes from another site (its Origin header names
+    another host): another page open in the same browser must not drive this local server.
+    Requests without an Origin (curl, scripts, same-origin GETs) pass."""
+    from urllib.parse import urlsplit
+
+    from flask import request
+
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null" and request.method == "GET":
+        return True
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
 def add_page(app: Flask, bp: Blueprint, label: str, endpoint: str, **register_kwargs) -> None:
     """Register a blueprint and list it in the navigation bar as ``label`` -> ``endpoint``."""
     app.register_blueprint(bp, **register_kwargs)

@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 
-from . import state
+from . import same_origin, state
 from .errors import ApiError
 from .jobs import ACTIVE, OUTPUTS, VIDEO_EXTENSIONS
 
@@ -74,6 +74,12 @@ def _upload(field_names, kind: str, extensions, max_bytes: int | None):
     if not data:
         raise ApiError(400, f"The request has no {kind}: the body is empty.")
     return None, data, request.args.get("filename", "")
+
+
+@bp.before_request
+def _refuse_cross_site():
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin():
+        raise ApiError(403, "Cross-site requests are refused: use the app's own pages or a script.")
 
 
 # ---- meta -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 from flask import Blueprint, current_app
 from flask_sock import Sock
 
-from . import state
+from . import same_origin, state
 
 log = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
@@ -55,6 +55,13 @@ def _new_session(analyzer):
         return analyzer.live_session(signals=True)
     except TypeError:  # a core without signals
         return analyzer.live_session()
+
+
+@bp.before_request
+def _refuse_cross_site():
+    # refused before the handshake: another site open in the same browser gets a 403
+    if not same_origin():
+        return "cross-site WebSocket refused", 403
 
 
 @sock.route("/ws/live", bp=bp)
@@ -105,7 +112,12 @@ def live_ws(ws):
             ws.send(json.dumps({"type": "error", "seq": seq, "message": str(e)}))
             continue
         t1 = time.perf_counter()
-        fr = session.process(rgb, time.monotonic() - t_start)
+        try:
+            fr = session.process(rgb, time.monotonic() - t_start)
+        except Exception as e:  # one bad frame must not end the session
+            log.exception("live frame failed")
+            ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
+            continue
         t2 = time.perf_counter()
         result = fr.to_dict(landmarks=landmarks)
         timings = {"decode": round((t1 - t0) * 1000.0, 2), **{k: round(v, 2) for k, v in fr.timings.items()},
