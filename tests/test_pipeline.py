@@ -138,11 +138,34 @@ def test_no_network_needed(monkeypatch, tmp_path):
     def refuse(*a, **k):
         raise OSError("network access attempted during analysis")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
     from facial_feedback.pipeline import Analyzer
 
     with Analyzer() as a:
         assert len(a.analyze_image(media("multi_face.jpg")).faces) == 5
         n = sum(1 for _ in a.analyze_video(media("single_face.mp4"), every=4))
         assert n == 18
+
+
+def test_no_network_even_for_native_code(tmp_path):
+    """The same in a process with no network interface at all (a fresh network namespace),
+    so native code (MediaPipe, ONNX Runtime) can't reach anything either."""
+    import shutil
+    import subprocess
+    import sys
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
+        pytest.skip("needs `unshare -rn` (Linux user + network namespaces)")
+    code = (
+        "import sys, facial_feedback as ff\n"
+        "r = ff.analyze_image(sys.argv[1])\n"
+        "n = sum(1 for _ in ff.analyze_video(sys.argv[2], every=6))\n"
+        "print(len(r.faces), n)\n"
+    )
+    out = subprocess.run(["unshare", "-rn", sys.executable, "-c", code, str(media("multi_face.jpg")),
+                          str(media("single_face.mp4"))], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["5", "12"]
