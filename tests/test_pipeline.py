@@ -169,3 +169,20 @@ def test_no_network_even_for_native_code(tmp_path):
                           str(media("single_face.mp4"))], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["5", "12"]
+
+
+def test_several_faces_in_a_video_keep_their_own_ids(analyzer):
+    """A slow pan over the five-person photo: all five tracked, each keeping its id."""
+    img = load_image(media("multi_face.jpg"))
+    s = analyzer.video_session()
+    seen = []
+    for i in range(30):
+        frame = np.ascontiguousarray(img[20:620, 3 * i:3 * i + 840])
+        fr = s.process(frame, i / 25)
+        seen.append({f.track_id: f.box.center[0] + 3 * i for f in fr.faces})  # x in photo coordinates
+    s.close()
+    assert all(len(ids) == 5 for ids in seen[5:]), [len(x) for x in seen]
+    assert set(seen[-1]) == set(seen[5])
+    for tid in seen[5]:  # an id stays on the same person: her position in the photo barely moves
+        xs = [frame_ids[tid] for frame_ids in seen[5:]]
+        assert max(xs) - min(xs) < 15

@@ -32,7 +32,7 @@ from .types import Box, Emotion, Face, FrameResult
 class AnalyzerConfig:
     min_face_score: float = 0.5
     # VIDEO/LIVE: most faces the tracking mesh follows at once.
-    max_faces: int = 4
+    max_faces: int = 8
     # Emotion smoothing in VIDEO/LIVE: an exponential moving average of each track's
     # probabilities with this time constant in seconds (weight of a new frame is
     # 1 - exp(-dt / tau)); 0 turns smoothing off. 0.3 s removes frame-to-frame flicker
@@ -192,7 +192,11 @@ class Session:
     def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None):
         self.analyzer = analyzer
         self.config = config or analyzer.config
-        self.mesh = MeshTracker(max_faces=self.config.max_faces, min_score=self.config.min_face_score)
+        # The tracking mesh re-runs its detector on EVERY frame while it follows fewer faces
+        # than its capacity, so capacity starts at 1 and grows when the periodic detector
+        # run sees more faces than are tracked (up to config.max_faces).
+        self._capacity = 1
+        self.mesh = MeshTracker(max_faces=1, min_score=self.config.min_face_score)
         self.tracker = Tracker(self.config.track_memory)
         self._last_t: Optional[float] = None
         self._last_detect: float = -1e9
@@ -242,6 +246,12 @@ class Session:
                     tr.score = best.score
                 elif tr.score is None:
                     tr.score = 0.0  # the mesh follows a face the detector no longer sees
+            untracked = sum(1 for d in dets if all(d.box.iou(b) <= 0.2 for b in boxes))
+            want = min(self.config.max_faces, len(meshes) + untracked)
+            if want > self._capacity:
+                self._capacity = want
+                self.mesh.close()
+                self.mesh = MeshTracker(max_faces=want, min_score=self.config.min_face_score)
         t2 = time.perf_counter()
         emotions = self.analyzer.emotion.predict(rgb, [(lm, b) for lm, b in zip(meshes, boxes)])
         t3 = time.perf_counter()
