@@ -47,6 +47,12 @@ def make_clip(src: Path, dst: Path, size: str, seconds: float) -> None:
                     "-pix_fmt", "yuv420p", str(dst)], check=True)
 
 
+def _cpu_s() -> float:
+    """CPU seconds used by this process (the server and its models), all threads."""
+    t = os.times()
+    return t.user + t.system
+
+
 def pct(values, q):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
@@ -98,10 +104,12 @@ def main(argv=None) -> int:
                 if args.mesh:
                     page.check("#mesh")
                 time.sleep(args.warmup)
+                cpu0 = _cpu_s()
                 start = page.evaluate("() => ({n: window.ffLive.cam.results, k: window.ffLive.cam.latencies.length,"
                                       " e: window.ffLive.cam.encodeMs.length, w: window.ffLive.cam.waitMs.length,"
                                       " s: window.ffLive.cam.serverMs.length, t: performance.now()})")
                 time.sleep(args.seconds)
+                cpu1 = _cpu_s()
                 end = page.evaluate("""() => ({n: window.ffLive.cam.results, t: performance.now(),
                     lat: window.ffLive.cam.latencies, srv: window.ffLive.cam.serverMs,
                     enc: window.ffLive.cam.encodeMs, wait: window.ffLive.cam.waitMs, timings: window.ffLive.cam.lastTimings,
@@ -125,6 +133,7 @@ def main(argv=None) -> int:
         "encode_ms_median": round(statistics.median(end["enc"][start["e"]:]), 1),
         "wait_for_camera_ms_median": round(statistics.median(end["wait"][start["w"]:] or [0]), 1),
         "last_server_timings_ms": end["timings"],
+        "server_cpu_ms_per_frame": round((cpu1 - cpu0) * 1000.0 / max(n, 1), 1),
         "app_startup_s": round(startup, 2), "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(), "python": platform.python_version(),
     }

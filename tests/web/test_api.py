@@ -292,3 +292,23 @@ def test_cross_site_posts_are_refused(client):
                     headers={"Origin": "http://localhost"})  # the test client's own host
     assert r.status_code == 200
     assert_error(client.delete("/api/v1/jobs/0123456789ab", headers={"Origin": "http://evil.example"}), 403)
+
+
+def test_deleting_a_running_job_cancels_it(client, web_app):
+    import time
+
+    jobs = web_app.extensions["facial_feedback"].jobs
+    src = media_or_skip("WolfgangLanger_Pexels.mp4")
+    job = upload_video(client, src, annotate=0).get_json()
+    end = time.time() + 60
+    while time.time() < end and (jobs.get(job["id"]) or {}).get("frames_done", 0) < 5:
+        time.sleep(0.05)
+    j = jobs.get(job["id"])
+    assert j["status"] == "running" and j["frames_done"] < j["frames_total"]
+    assert client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204
+    assert not os.path.exists(os.path.join(jobs.root, job["id"]))
+    # the worker is free again: the next job runs to the end
+    nxt = upload_video(client, media_or_skip("single_face.mp4"), every=12, annotate=0).get_json()
+    assert jobs.wait(nxt["id"], timeout=60)["status"] == "done"
+    assert not os.path.exists(os.path.join(jobs.root, job["id"]))
+    client.delete(f"/api/v1/jobs/{nxt['id']}")
