@@ -134,12 +134,16 @@ def crop_matrix(landmarks: Optional[np.ndarray], box, spec: CropSpec, out_size: 
 def face_crop(image: np.ndarray, landmarks: Optional[np.ndarray], box, spec: CropSpec,
               size: int, grey: bool = True) -> np.ndarray:
     """A size x size crop (uint8, grey or RGB) of one face, as the model was trained on."""
-    src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if grey and image.ndim == 3 else image
-    # Warp at up to 4x the output size, then area-downsample: warpAffine has no area filter.
-    inter = 4 * size
-    M = crop_matrix(landmarks, box, spec, inter)
-    big = cv2.warpAffine(src, M, (inter, inter), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    # Warp at about the face's own resolution (at most 4x the output), then area-downsample:
+    # warpAffine has no area filter and would alias. Grey conversion after the warp, on the
+    # small crop rather than the whole frame.
+    M = crop_matrix(landmarks, box, spec, size)
+    src_side = size / math.sqrt(abs(np.linalg.det(M[:, :2])))
+    inter = int(min(4 * size, max(size, src_side)))
+    M = M * (inter / size)
+    big = cv2.warpAffine(image, M, (inter, inter), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    small = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if grey and small.ndim == 3 else small
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
