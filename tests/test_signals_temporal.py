@@ -223,3 +223,30 @@ def test_sessions_and_tracks_are_independent(mesh):
     assert not of(ev2, "blink")
     summ = s1.summary()
     assert {t["track_id"]: t["blinks"] for t in summ["tracks"]} == {1: 1, 7: 0}
+
+
+def test_calibration_step_gives_a_baseline(mesh, tmp_path):
+    from facial_feedback.signals import learn_baseline
+
+    # a relaxed minute: a 0.2 s blink every 5 s
+    fr = S.frames(15, 60.0, lambda t: S.close_eyes(mesh, S.blink_profile(t % 5.0, 2.0, 0.2, ramp=0.05)))
+    b = learn_baseline(fr)
+    assert b.source == "calibration" and b.seconds == pytest.approx(60.0, abs=0.2)
+    assert b.blink_rate == pytest.approx(12.0, abs=1.5) and b.blink_duration == pytest.approx(0.2, abs=0.05)
+    assert b.eye_open == pytest.approx(S.face_signals_of(mesh).eye_open, rel=0.05)
+    b.save(tmp_path / "me.json")
+    assert Baseline.load(tmp_path / "me.json").to_dict() == b.to_dict()
+
+
+def test_gaze_calibration_in_a_session(mesh):
+    from facial_feedback.signals import GazeCalibration
+
+    # calibrated on a screen well below the camera: pitch -20 (top) to -45 (bottom)
+    samples = {(sx, sy): [(-20 + 40 * sx, -20 - 25 * sy)] * 3 for sx, sy in [(0, 0), (1, 0), (0, 1), (1, 1), (0.5, 0.5)]}
+    cal = GazeCalibration.from_samples(samples)
+    # looking at the camera is off that screen; looking 30 degrees down is on it
+    fr = S.frames(15, 6.0, lambda t: mesh, pose_at=lambda t: (0.0, 0.0 if t < 3.0 else -30.0, 0.0))
+    snaps, ev = S.run(SignalSession(calibration=cal), fr)
+    assert snaps[20].tracks[0].on_screen is False and snaps[-1].tracks[0].on_screen is True
+    (la,) = of(ev, "look_away")
+    assert la.onset == pytest.approx(0.0, abs=0.1) and la.duration == pytest.approx(3.0, abs=0.1)

@@ -8,7 +8,8 @@ attention / fatigue / tension states per track). Formulas and sources: docs/sign
 """
 from .baseline import Baseline
 from .geometry import FaceSignals, GazeCalibration, ScreenCone, face_signals
-from .temporal import Event, SessionSnapshot, SignalConfig, SignalSession, State, TrackState
+from .temporal import Event, SessionSnapshot, SignalConfig, SignalSession, State, TrackState, learn_baseline
 
 __all__ = ["Baseline", "Event", "FaceSignals", "GazeCalibration", "ScreenCone", "SessionSnapshot", "SignalConfig",
-           "SignalSession", "State", "TrackState", "face_signals"]
+           "SignalSession", "State", "TrackState", "face_signals",
+           "learn_baseline"]

@@ -286,6 +286,15 @@ class GazeCalibration:
         rms = float(np.sqrt(np.mean(np.sum((A @ coef - s) ** 2, axis=1))))
         return cls(coef=tuple(tuple(float(v) for v in row) for row in coef.T), margin=margin, rms_error=rms)
 
+    @classmethod
+    def from_samples(cls, samples: Mapping[Tuple[float, float], Sequence[Tuple[float, float]]],
+                     margin: float = 0.1) -> "GazeCalibration":
+        """Fit from {screen point: [(gaze_yaw, gaze_pitch), ...] seen while looking at it}; the
+        median gaze of each point is used (blinks and saccades are outliers)."""
+        pts = [p for p, g in samples.items() if len(g)]
+        med = [tuple(np.median(np.asarray(samples[p], dtype=np.float64), axis=0)) for p in pts]
+        return cls.fit(med, pts, margin=margin)
+
     def to_screen(self, yaw: float, pitch: float) -> Tuple[float, float]:
         c = np.asarray(self.coef)
         sx, sy = c @ np.array([yaw, pitch, 1.0])

@@ -131,6 +131,13 @@ def rotate_in_plane(lm: np.ndarray, deg: float) -> np.ndarray:
     return out
 
 
+def face_signals_of(lm: np.ndarray, pose=None):
+    """Shorthand for geometry.face_signals."""
+    from .geometry import face_signals
+
+    return face_signals(lm, pose)
+
+
 def frames(fps: float, seconds: float, mesh_at: Callable[[float], Optional[np.ndarray]],
            pose_at: Optional[Callable[[float], tuple]] = None, track_id: int = 1,
            signals: bool = True) -> List:

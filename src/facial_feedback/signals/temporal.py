@@ -476,7 +476,9 @@ class SignalSession:
                  calibration=None, cone=None):
         self.config = config
         self.given_baseline = baseline
-        self.calibration = calibration  # GazeCalibration, used when faces carry no signals yet
+        # GazeCalibration: when set (also later, e.g. after a calibration step), "on screen" is
+        # decided by it from each face's gaze angles, whatever the per-frame default cone said
+        self.calibration = calibration
         self.cone = cone
         self._tracks: Dict[int, _Track] = {}
         self._alias: Dict[int, int] = {}
@@ -676,6 +678,8 @@ class SignalSession:
         # gaze / head on screen (unknown while the eyes are closed: a blink is no look-away)
         pose = face.pose
         on = fs.on_screen
+        if self.calibration is not None and fs.gaze_yaw is not None:
+            on = self.calibration.contains(fs.gaze_yaw, fs.gaze_pitch)
         if pose is not None and abs(pose.yaw) >= cfg.head_off_yaw:
             on = False
         if tr.blinks.closed and on is not None and not (pose is not None and abs(pose.yaw) >= cfg.head_off_yaw):
@@ -859,3 +863,21 @@ class SignalSession:
 
 def _level(v: float) -> str:
     return "low" if v < 0.3 else ("moderate" if v < 0.6 else "high")
+
+
+def learn_baseline(frames, config: Optional[SignalConfig] = None, track_id: Optional[int] = None,
+                   source: str = "calibration") -> Baseline:
+    """A Baseline from a calibration recording: FrameResults of the person sitting relaxed and
+    looking at the screen (a minute or two is enough). Uses the given track (default: the
+    first one seen)."""
+    from dataclasses import replace as _replace
+
+    cfg = _replace(config or SignalConfig(), baseline_s=float("inf"))
+    session = SignalSession(cfg)
+    for fr in frames:
+        session.update(fr)
+    session.close()
+    tr = session._get(track_id)
+    if tr is None or tr.learner is None or tr.learner.seconds <= 0:
+        raise ValueError("no well-seen face in the calibration frames")
+    return tr.learner.baseline(source=source)
