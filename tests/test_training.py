@@ -188,3 +188,32 @@ def test_torch_never_imported_on_serving_path():
     bad = [p for p in (REPO / "src" / "facial_feedback").rglob("*.py")
            if re.search(r"^\s*(import torch|from torch)", p.read_text(), re.M)]
     assert not bad, f"torch imported under src/: {bad}"
+
+
+# ----------------------------------------------------------------------------- the pipeline's crop vs FER crops
+
+MEDIA = REPO.parent / "shared" / "media"
+
+
+@need_data
+def test_pipeline_crop_of_real_faces_resembles_fer_crops():
+    """The shipped crop spec, cut by the pipeline's own face_crop from MediaPipe's mesh of real
+    photos, correlates with the FER2013 mean face (training.tune_crop measured 0.46 for the
+    astronaut and 0.50 for single_face.jpg at the tuned crop; a loose, low crop scores -0.20 and -0.07)."""
+    pytest.importorskip("mediapipe")
+    skd = pytest.importorskip("skimage.data")
+    import cv2
+    from facial_feedback.emotion import Manifest
+    from training.tune_crop import BAD_CROP, fer_mean_face, meshes, ncc, pipeline_crop
+    spec = Manifest.load(MODELS / "emotion.json").crop
+    images = [("astronaut", skd.astronaut())]
+    if (MEDIA / "single_face.jpg").exists():
+        images.append(("single_face.jpg", cv2.cvtColor(cv2.imread(str(MEDIA / "single_face.jpg")), cv2.COLOR_BGR2RGB)))
+    faces = meshes(images, max_faces=1)
+    assert len(faces) == len(images), "MediaPipe found no face in a test photo"
+    mean_face = fer_mean_face(limit=3000)
+    for name, rgb, lm in faces:
+        good = ncc(pipeline_crop(rgb, lm, spec.scale, spec.offset_y), mean_face)
+        bad = ncc(pipeline_crop(rgb, lm, *BAD_CROP), mean_face)
+        assert good > 0.35, (name, good)
+        assert good > bad + 0.3, (name, good, bad)

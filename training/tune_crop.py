@@ -9,7 +9,8 @@ refine_landmarks=True); each (scale, offset_y) of the grid is cut with the pipel
 ``facial_feedback.emotion.face_crop`` (roll-aligned on the eyes, square of side
 scale * max(mesh bbox width, height), centred on the mesh box centre moved down offset_y * side,
 grey, 48x48 INTER_AREA) and scored by its normalised correlation with the mean face of FER2013
-Training. The pair with the best mean correlation wins.
+Training. The pair with the best mean correlation wins (each photo, and each video's frames
+together, weigh the same).
 Outputs: runs/tune_crop/result.json and a montage PNG.
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy as np
 
 from . import data as D
 
-SCALES = np.round(np.arange(0.9, 1.71, 0.05), 3)
-OFFSETS = np.round(np.arange(-0.2, 0.201, 0.025), 3)
+SCALES = np.round(np.arange(0.7, 1.61, 0.05), 3)
+OFFSETS = np.round(np.arange(-0.3, 0.201, 0.025), 3)
 BAD_CROP = (2.0, 0.25)   # a deliberately poor crop: far too loose and shifted down
 
 
@@ -113,7 +114,9 @@ def main(argv=None):
     faces = meshes(face_images(a.frames))
     print(f"{len(faces)} faces with a mesh", file=sys.stderr)
     s = grid_scores(faces, mean_face)
-    m = s.mean(2)
+    # weight every source (a photo, or all frames of one video) equally
+    src = np.array([n.split("#")[0].split("/")[0] for n, _, _ in faces])
+    m = np.mean([s[:, :, src == u].mean(2) for u in np.unique(src)], axis=0)
     i, j = np.unravel_index(np.argmax(m), m.shape)
     best = (float(SCALES[i]), float(OFFSETS[j]))
     d_i, d_j = int(np.argmin(np.abs(SCALES - 1.2))), int(np.argmin(np.abs(OFFSETS - 0.0)))
@@ -122,6 +125,7 @@ def main(argv=None):
         "best": {"scale": best[0], "offset_y": best[1], "mean_ncc": float(m[i, j]),
                  "min_ncc": float(s[i, j].min())},
         "default_1.2_0.0": {"mean_ncc": float(m[d_i, d_j]), "min_ncc": float(s[d_i, d_j].min())},
+        "sources": sorted(set(src.tolist())),
         "bad_crop": {"scale": BAD_CROP[0], "offset_y": BAD_CROP[1], "mean_ncc": float(np.mean(bad)),
                      "max_ncc": float(np.max(bad))},
         "per_face_at_best": {n: float(v) for (n, _, _), v in zip(faces, s[i, j])},
