@@ -141,3 +141,21 @@ def test_failed_video_job_says_why(page, live_server, tmp_path):
     job = page.wait_for_selector('li.job[data-status="failed"]', timeout=30000)
     assert "Failed:" in job.inner_text()
     shot(page, "video-failed")
+
+
+def test_too_large_uploads_are_refused_with_a_message(page, live_server, web_app, tmp_path):
+    big = tmp_path / "big.jpg"
+    big.write_bytes(media_or_skip("single_face.jpg").read_bytes())
+    old = web_app.config["MAX_IMAGE_BYTES"], web_app.config["MAX_CONTENT_LENGTH"]
+    web_app.config["MAX_IMAGE_BYTES"] = web_app.config["MAX_CONTENT_LENGTH"] = 10_000
+    try:
+        page.goto(live_server.url + "/photos")
+        page.set_input_files("#files", str(big))
+        page.wait_for_selector(".card.failed", timeout=10000)
+        assert "too large" in page.inner_text(".card.failed .meta").lower()
+        page.goto(live_server.url + "/video")
+        page.set_input_files("#file", str(media_or_skip("single_face.mp4")))
+        page.wait_for_selector("#upload-status.error", timeout=10000)
+        assert "too large" in page.inner_text("#upload-status")
+    finally:
+        web_app.config["MAX_IMAGE_BYTES"], web_app.config["MAX_CONTENT_LENGTH"] = old

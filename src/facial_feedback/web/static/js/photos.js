@@ -49,6 +49,11 @@
   }
 
   async function analyse(it) {
+    const max = +$("photos").dataset.maxBytes;
+    if (max && it.file.size > max) {
+      it.error = `Too large (${FF.fmtBytes(it.file.size)}): the limit is ${FF.fmtBytes(max)} per image.`;
+      return show(it);
+    }
     const fd = new FormData();
     fd.append("image", it.file, it.file.name);
     const q = $("mesh").checked ? "?landmarks=1" : "";
@@ -60,6 +65,10 @@
     } catch (e) {
       it.error = e.message || String(e);
     }
+    return show(it);
+  }
+
+  async function show(it) {
     const meta = it.el.querySelector(".meta"), ul = it.el.querySelector(".faces-list");
     if (it.error) {
       it.el.classList.add("failed");

@@ -11,12 +11,18 @@
   function fmtTime(ts) { return ts ? new Date(ts * 1000).toLocaleTimeString() : ""; }
 
   function upload(file) {
+    const st = $("upload-status");
+    const max = +$("upload-form").dataset.maxBytes;
+    if (max && file.size > max) {   // say so at once rather than upload half a gigabyte to hear it
+      st.className = "status error";
+      st.textContent = `${file.name} is too large (${FF.fmtBytes(file.size)}): the limit is ${FF.fmtBytes(max)}.`;
+      return Promise.resolve();
+    }
     const fd = new FormData();
     fd.append("video", file, file.name);
     fd.append("every", $("every").value || "1");
     fd.append("annotate", $("annotate").checked ? "1" : "0");
     fd.append("keep", $("keep").checked ? "1" : "0");
-    const st = $("upload-status");
     st.className = "status";
     return new Promise(function (resolve) {
       const xhr = new XMLHttpRequest();
