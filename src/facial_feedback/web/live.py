@@ -20,6 +20,7 @@ import base64
 import json
 import logging
 import time
+from typing import Callable, Optional
 
 import numpy as np
 from flask import Blueprint, current_app
@@ -66,62 +67,92 @@ def _refuse_cross_site():
 
 @sock.route("/ws/live", bp=bp)
 def live_ws(ws):
+    serve_frames(ws)
+
+
+def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[Callable] = None,
+                 new_session: Optional[Callable] = None) -> None:
+    """The frame loop behind /ws/live, for other pages' WebSockets to reuse:
+
+        @sock.route("/ws/reading", bp=reading_bp)
+        def reading_ws(ws):
+            serve_frames(ws, on_result=lambda fr, reply, session: reply.update(paragraph=...))
+
+    on_result(fr, reply, session) may add keys to the JSON reply (fr is the FrameResult);
+    on_control(message_dict, session) handles control types this loop does not know and
+    returns True when it did; new_session(analyzer) builds the per-client session."""
     from facial_feedback import types as fft
 
     analyzer = state().analyzer
+    make_session = new_session or _new_session
     max_bytes = current_app.config["MAX_FRAME_BYTES"]
-    session = _new_session(analyzer)
+    session = make_session(analyzer)
     t_start = time.monotonic()
     landmarks = False
     seq = 0
     ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": max_bytes}))
-    while True:
-        msg = ws.receive()
-        if msg is None:
-            continue
-        if isinstance(msg, str) and msg.startswith("data:image/"):
-            # a frame as a data: URL (the page's synchronous encoder)
-            head, _, b64 = msg.partition(",")
-            try:
-                msg = base64.b64decode(b64, validate=False) if head.endswith(";base64") else b""
-            except ValueError:
-                msg = b""
-        if isinstance(msg, str):
-            try:
-                ctl = json.loads(msg)
-            except ValueError:
-                ws.send(json.dumps({"type": "error", "message": "text messages must be JSON"}))
+    try:
+        while True:
+            msg = ws.receive()
+            if msg is None:
                 continue
-            kind = ctl.get("type") if isinstance(ctl, dict) else None
-            if kind == "config":
-                landmarks = bool(ctl.get("landmarks", landmarks))
-            elif kind == "reset":
-                session = _new_session(analyzer)
-                t_start = time.monotonic()
-            else:
-                ws.send(json.dumps({"type": "error", "message": f"unknown control message {kind!r}"}))
-            continue
-        seq += 1
-        t0 = time.perf_counter()
-        if len(msg) > max_bytes:
-            ws.send(json.dumps({"type": "error", "seq": seq, "message": f"frame over {max_bytes} bytes"}))
-            continue
+            if isinstance(msg, str) and msg.startswith("data:image/"):
+                # a frame as a data: URL (the page's synchronous encoder)
+                head, _, b64 = msg.partition(",")
+                try:
+                    msg = base64.b64decode(b64, validate=False) if head.endswith(";base64") else b""
+                except ValueError:
+                    msg = b""
+            if isinstance(msg, str):
+                try:
+                    ctl = json.loads(msg)
+                except ValueError:
+                    ws.send(json.dumps({"type": "error", "message": "text messages must be JSON"}))
+                    continue
+                kind = ctl.get("type") if isinstance(ctl, dict) else None
+                if kind == "config":
+                    landmarks = bool(ctl.get("landmarks", landmarks))
+                elif kind == "reset":
+                    _close(session)
+                    session = make_session(analyzer)
+                    t_start = time.monotonic()
+                elif not (on_control and on_control(ctl, session)):
+                    ws.send(json.dumps({"type": "error", "message": f"unknown control message {kind!r}"}))
+                continue
+            seq += 1
+            t0 = time.perf_counter()
+            if len(msg) > max_bytes:
+                ws.send(json.dumps({"type": "error", "seq": seq, "message": f"frame over {max_bytes} bytes"}))
+                continue
+            try:
+                rgb = decode_frame(msg)
+            except ValueError as e:
+                ws.send(json.dumps({"type": "error", "seq": seq, "message": str(e)}))
+                continue
+            t1 = time.perf_counter()
+            try:
+                fr = session.process(rgb, time.monotonic() - t_start)
+            except Exception as e:  # one bad frame must not end the session
+                log.exception("live frame failed")
+                ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
+                continue
+            t2 = time.perf_counter()
+            reply = {"type": "result", "seq": seq, "result": fr.to_dict(landmarks=landmarks)}
+            if on_result is not None:
+                on_result(fr, reply, session)
+            reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
+                                **{k: round(v, 2) for k, v in fr.timings.items()},
+                                "reply": round((time.perf_counter() - t2) * 1000.0, 2)}
+            reply["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
+            ws.send(json.dumps(reply, separators=(",", ":")))
+    finally:
+        _close(session)
+
+
+def _close(session) -> None:
+    close = getattr(session, "close", None)
+    if close is not None:
         try:
-            rgb = decode_frame(msg)
-        except ValueError as e:
-            ws.send(json.dumps({"type": "error", "seq": seq, "message": str(e)}))
-            continue
-        t1 = time.perf_counter()
-        try:
-            fr = session.process(rgb, time.monotonic() - t_start)
-        except Exception as e:  # one bad frame must not end the session
-            log.exception("live frame failed")
-            ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
-            continue
-        t2 = time.perf_counter()
-        result = fr.to_dict(landmarks=landmarks)
-        timings = {"decode": round((t1 - t0) * 1000.0, 2), **{k: round(v, 2) for k, v in fr.timings.items()},
-                   "to_dict": round((time.perf_counter() - t2) * 1000.0, 2)}
-        ms = (time.perf_counter() - t0) * 1000.0
-        ws.send(json.dumps({"type": "result", "seq": seq, "server_ms": round(ms, 1), "timings": timings,
-                            "result": result}, separators=(",", ":")))
+            close()
+        except Exception:  # pragma: no cover - closing must not mask the real end
+            log.exception("closing a live session")
