@@ -64,6 +64,9 @@
       const k = ds.label;
       ds.data = bins.map(function (b) { return { x: (b.t - now) / 1000, y: b.sums[k] / b.n }; });
     });
+    // the window grows from 10 s to the full minute, so the first seconds are readable
+    const span = bins.length ? (now - bins[0].t) / 1000 : 0;
+    chart.options.scales.x.min = -Math.min(WINDOW_S, Math.max(10, Math.ceil(span / 10) * 10));
     chart.update("none");
   }
 
