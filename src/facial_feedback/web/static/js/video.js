@@ -171,6 +171,25 @@
       const canvas = document.createElement("canvas");
       cbox.append(canvas);
       wrap.append(h, cbox);
+      // the signals summary for this face (blinks, PERCLOS, yawns, ...), when the job has one
+      const sig = j.session && (j.session.tracks || []).find(function (t) { return t.track_id === tr.track_id; });
+      if (sig) {
+        const parts = [];
+        if (sig.seen_s != null) parts.push(`seen ${sig.seen_s.toFixed(1)} s`);
+        const nb = sig.blinks != null ? sig.blinks + (sig.slow_blinks || 0) : null;
+        if (nb != null) parts.push(`${nb} blink${nb === 1 ? "" : "s"}` +
+          (sig.blinks_per_min != null ? ` (${sig.blinks_per_min}/min)` : ""));
+        if (sig.perclos != null) parts.push(`PERCLOS ${Math.round(sig.perclos * 100)}%`);
+        [["yawns", "yawn"], ["look_aways", "look-away"], ["eye_closures", "eye closure"], ["frowns", "frown"],
+         ["smiles", "smile"], ["nods", "nod"], ["head_drops", "head drop"]].forEach(function (kv) {
+          const n = sig[kv[0]];
+          if (n) parts.push(`${n} ${kv[1]}${n === 1 ? "" : "s"}`);
+        });
+        const p = document.createElement("p");
+        p.className = "hint signals-summary";
+        p.textContent = parts.join(" · ");
+        wrap.append(p);
+      }
       box.append(wrap);
       if (!window.Chart) { cbox.textContent = "The chart library is missing: run scripts/setup_web.sh."; return; }
       charts.push(new Chart(canvas, {
