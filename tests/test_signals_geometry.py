@@ -167,3 +167,14 @@ def test_one_pass_matches_the_reference_functions(mesh):
         }
         for k, v in want.items():
             assert getattr(fs, k) == pytest.approx(v, abs=1e-9), k
+
+
+@pytest.mark.parametrize("yaw,pitch", [(0, -20), (0, 20), (-30, 0), (30, 0), (20, -15)])
+def test_head_turns_do_not_read_as_expressions(mesh, yaw, pitch):
+    """A rigid turn or nod of the whole mesh changes none of the expression measures
+    (heights are taken along the face's own 3-D up axis, lengths are 3-D): looking down at
+    a keyboard is not a frown."""
+    fs0, fs = G.face_signals(mesh), G.face_signals(S.rotate_3d(mesh, yaw, pitch))
+    for k in ("ear_left", "ear_right", "eye_open_left", "eye_open_right", "mar", "mouth_open", "mouth_width",
+              "mouth_corner_lift", "smile", "lip_press", "brow_height", "brow_inner_height"):
+        assert getattr(fs, k) == pytest.approx(getattr(fs0, k), abs=1e-6), k

@@ -87,6 +87,22 @@ def head_tilt(landmarks) -> float:
     return math.degrees(math.atan2(x[1], x[0]))
 
 
+def face_up_3d(landmarks) -> np.ndarray:
+    """The face's own up direction in 3-D (unit vector): from the base of the nose (2) to the
+    middle of the forehead (151), both on rigid bone, made perpendicular to the outer
+    eye-corner line (33 -> 263). Heights measured along it do not change when the head
+    turns or nods (a 2-D up axis would: brows "drop" by a quarter when the head pitches 15
+    degrees), only when the face itself moves."""
+    lm = _pts(landmarks)
+    x = lm[T.LEFT_EYE_OUTER] - lm[T.RIGHT_EYE_OUTER]
+    nx = float(np.sqrt((x * x).sum()))
+    x = x / nx if nx > 0 else np.array([1.0, 0.0, 0.0])
+    u = lm[T.FOREHEAD_MID] - lm[T.NOSE_BOTTOM]
+    u = u - x * float(u @ x)
+    nu = float(np.sqrt((u * u).sum()))
+    return u / nu if nu > 0 else np.array([0.0, -1.0, 0.0])
+
+
 # --------------------------------------------------------------------------- eyes
 
 def eye_aspect_ratio(landmarks, side: str) -> float:
@@ -154,23 +170,24 @@ def lip_press(landmarks) -> float:
 
 
 def mouth_corner_lift(landmarks, iod: Optional[float] = None) -> float:
-    """Height of the mouth corners above the lip midline centre, along the face's up axis, / IOD.
+    """Height of the mouth corners above the centre of the lips (midpoint of 13 and 14),
+    along the face's 3-D up axis (face_up_3d), / IOD.
 
     Negative when the corners hang below the centre of the lips, rising in a smile.
     """
     lm = _pts(landmarks)
-    _, up = face_axes(lm)
+    up = face_up_3d(lm)
     iod = interocular_distance(lm) if iod is None else iod
-    centre = (lm[T.UPPER_LIP_BOTTOM, :2] + lm[T.LOWER_LIP_TOP, :2]) / 2.0
-    corners = (lm[T.MOUTH_RIGHT, :2] + lm[T.MOUTH_LEFT, :2]) / 2.0
+    centre = (lm[T.UPPER_LIP_BOTTOM] + lm[T.LOWER_LIP_TOP]) / 2.0
+    corners = (lm[T.MOUTH_RIGHT] + lm[T.MOUTH_LEFT]) / 2.0
     return float(np.dot(corners - centre, up)) / iod if iod > 0 else 0.0
 
 
 # Population rest values for the smile intensity (MediaPipe meshes of neutral faces).
 SMILE_REST_WIDTH = 0.72
 SMILE_FULL_WIDTH = 1.05
-SMILE_REST_LIFT = -0.02
-SMILE_FULL_LIFT = 0.12
+SMILE_REST_LIFT = 0.0
+SMILE_FULL_LIFT = 0.14
 
 
 def smile_intensity(landmarks, iod: Optional[float] = None) -> float:
@@ -186,21 +203,22 @@ def smile_intensity(landmarks, iod: Optional[float] = None) -> float:
 # --------------------------------------------------------------------------- brows
 
 def brow_height(landmarks, iod: Optional[float] = None, inner: bool = False) -> float:
-    """Height of the brows' lower edge above the eye-corner line, along the face's up axis, / IOD.
+    """Height of the brows' lower edge above each eye's centre, along the face's 3-D up axis
+    (face_up_3d), / IOD.
 
     Mean over both brows (all five lower-edge points, or only the inner ends with
     inner=True). Lowering the brows (a frown) decreases it; it is measured from
-    the eye CORNERS, which do not move when the lids close. About 0.2-0.3 at rest.
+    the eye CORNERS, which do not move when the lids close. About 0.25-0.3 at rest.
     """
     lm = _pts(landmarks)
-    _, up = face_axes(lm)
+    up = face_up_3d(lm)
     iod = interocular_distance(lm) if iod is None else iod
     r_c, l_c = eye_centers(lm)
     if inner:
-        h = (np.dot(lm[T.RIGHT_BROW_INNER, :2] - r_c[:2], up) + np.dot(lm[T.LEFT_BROW_INNER, :2] - l_c[:2], up)) / 2.0
+        h = (np.dot(lm[T.RIGHT_BROW_INNER] - r_c, up) + np.dot(lm[T.LEFT_BROW_INNER] - l_c, up)) / 2.0
     else:
-        h = (np.mean((lm[list(T.RIGHT_BROW_LOWER), :2] - r_c[:2]) @ up)
-             + np.mean((lm[list(T.LEFT_BROW_LOWER), :2] - l_c[:2]) @ up)) / 2.0
+        h = (np.mean((lm[list(T.RIGHT_BROW_LOWER)] - r_c) @ up)
+             + np.mean((lm[list(T.LEFT_BROW_LOWER)] - l_c) @ up)) / 2.0
     return float(h) / iod if iod > 0 else 0.0
 
 
@@ -438,15 +456,21 @@ def face_signals(landmarks, pose=None, calibration: Optional[GazeCalibration] = 
     m_open = D[13] * inv
     m_width = D[16] * inv
     lip = (D[17] + D[18]) / D[16] if D[16] > 0 else 0.0
-    centre = (lm[T.UPPER_LIP_BOTTOM, :2] + lm[T.LOWER_LIP_TOP, :2]) / 2.0
-    corners = (lm[T.MOUTH_RIGHT, :2] + lm[T.MOUTH_LEFT, :2]) / 2.0
-    lift = float((corners - centre) @ up) * inv
+    x3 = lm[T.LEFT_EYE_OUTER] - lm[T.RIGHT_EYE_OUTER]
+    x3 = x3 / math.sqrt(float(x3 @ x3)) if n > 0 else np.array([1.0, 0.0, 0.0])
+    up3 = lm[T.FOREHEAD_MID] - lm[T.NOSE_BOTTOM]
+    up3 = up3 - x3 * float(up3 @ x3)
+    nu = math.sqrt(float(up3 @ up3))
+    up3 = up3 / nu if nu > 0 else np.array([0.0, -1.0, 0.0])
+    centre = (lm[T.UPPER_LIP_BOTTOM] + lm[T.LOWER_LIP_TOP]) / 2.0
+    corners = (lm[T.MOUTH_RIGHT] + lm[T.MOUTH_LEFT]) / 2.0
+    lift = float((corners - centre) @ up3) * inv
     smile = _clip01(0.5 * _clip01((lift - SMILE_REST_LIFT) / (SMILE_FULL_LIFT - SMILE_REST_LIFT))
                     + 0.5 * _clip01((m_width - SMILE_REST_WIDTH) / (SMILE_FULL_WIDTH - SMILE_REST_WIDTH)))
-    brow = (float(((lm[_R_BROW_LOW, :2] - r_c[:2]) @ up).mean())
-            + float(((lm[_L_BROW_LOW, :2] - l_c[:2]) @ up).mean())) / 2.0 * inv
-    brow_in = (float((lm[T.RIGHT_BROW_INNER, :2] - r_c[:2]) @ up)
-               + float((lm[T.LEFT_BROW_INNER, :2] - l_c[:2]) @ up)) / 2.0 * inv
+    brow = (float(((lm[_R_BROW_LOW] - r_c) @ up3).mean())
+            + float(((lm[_L_BROW_LOW] - l_c) @ up3).mean())) / 2.0 * inv
+    brow_in = (float((lm[T.RIGHT_BROW_INNER] - r_c) @ up3)
+               + float((lm[T.LEFT_BROW_INNER] - l_c) @ up3)) / 2.0 * inv
     tilt = math.degrees(math.atan2(x_axis[1], x_axis[0]))
 
     eg = None

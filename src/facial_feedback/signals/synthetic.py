@@ -12,7 +12,7 @@ from typing import Callable, Iterable, List, Optional
 import numpy as np
 
 from .. import topology as T
-from .geometry import face_axes, interocular_distance
+from .geometry import face_axes, face_up_3d, interocular_distance
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,8 +36,8 @@ def reference_mesh() -> np.ndarray:
 
 
 def _up(lm: np.ndarray) -> np.ndarray:
-    _, up = face_axes(lm)
-    return np.array([up[0], up[1], 0.0])
+    """The face's 3-D up axis (the one heights are measured along)."""
+    return face_up_3d(lm)
 
 
 def close_eyes(lm: np.ndarray, f: float, side: str = "both") -> np.ndarray:
@@ -56,7 +56,7 @@ def close_eyes(lm: np.ndarray, f: float, side: str = "both") -> np.ndarray:
 
 def open_mouth(lm: np.ndarray, a: float) -> np.ndarray:
     """Drop the lower lip (inner and outer lower contours) and the chin by a * IOD along the
-    face's down axis: a=0.6 is a yawn-wide opening."""
+    face's (3-D) down axis: a=0.6 is a yawn-wide opening."""
     out = np.array(lm, dtype=np.float64, copy=True)
     d = -_up(out) * a * interocular_distance(out)
     idx = set(T.LIPS_INNER_LOWER[1:-1]) | set(T.LIPS_OUTER_LOWER[1:-1]) | {T.CHIN}
@@ -80,7 +80,7 @@ def move_irises(lm: np.ndarray, dx: float, dy: float = 0.0) -> np.ndarray:
 
 
 def lower_brows(lm: np.ndarray, a: float) -> np.ndarray:
-    """Move both brows down by a * IOD along the face's down axis."""
+    """Move both brows down by a * IOD along the face's (3-D) down axis."""
     out = np.array(lm, dtype=np.float64, copy=True)
     d = -_up(out) * a * interocular_distance(out)
     for i in set(T.RIGHT_BROW) | set(T.LEFT_BROW):
@@ -115,9 +115,11 @@ def smile(lm: np.ndarray, f: float) -> np.ndarray:
     """Lift the mouth corners by 0.12 * f IOD and widen the mouth by 0.3 * f IOD."""
     out = np.array(lm, dtype=np.float64, copy=True)
     iod = interocular_distance(out)
-    x, up = face_axes(out)
+    x, _ = face_axes(out)
+    up = _up(out)
     for i, sgn in ((T.MOUTH_RIGHT, -1.0), (T.MOUTH_LEFT, 1.0), (T.MOUTH_INNER_RIGHT, -1.0), (T.MOUTH_INNER_LEFT, 1.0)):
-        out[i, :2] += (up * 0.12 * f + sgn * x * 0.15 * f) * iod
+        out[i] += up * 0.12 * f * iod
+        out[i, :2] += sgn * x * 0.15 * f * iod
     return out
 
 
@@ -183,3 +185,14 @@ def run(session, frame_list: Iterable) -> tuple:
         ended.extend(s.ended)
     ended.extend(session.close())
     return snaps, ended
+
+
+def rotate_3d(lm: np.ndarray, yaw: float = 0.0, pitch: float = 0.0) -> np.ndarray:
+    """Turn the whole mesh rigidly about its centroid: yaw about the image's vertical axis,
+    pitch about the horizontal one (degrees). A head turning or nodding, face unchanged."""
+    out = np.array(lm, dtype=np.float64, copy=True)
+    c = out.mean(axis=0)
+    a, b = np.radians(yaw), np.radians(pitch)
+    Ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    Rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    return (out - c) @ (Ry @ Rx).T + c
