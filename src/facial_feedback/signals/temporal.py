@@ -295,36 +295,45 @@ class _Blinks:
 
 
 class _Window:
-    """Time-weighted sliding means of several channels (NaN = unknown, excluded)."""
+    """Time-weighted sliding means of several channels (None = unknown, excluded).
+
+    Running sums in plain Python (for 10 channels this is several times quicker than
+    small NumPy arrays)."""
 
     def __init__(self, span: float, n: int):
         self.span = span
-        self.q: Deque[Tuple[float, np.ndarray, np.ndarray]] = deque()
-        self.sw = np.zeros(n)
-        self.swv = np.zeros(n)
-        self.covered = 0.0
+        self.n = n
+        self.q: Deque[Tuple[float, float, list]] = deque()
+        self.sw = [0.0] * n
+        self.swv = [0.0] * n
 
-    def push(self, t: float, dt: float, v: np.ndarray) -> None:
-        ok = np.isfinite(v)
-        w = np.where(ok, dt, 0.0)
-        wv = np.where(ok, v, 0.0) * w
-        self.q.append((t, w, wv))
-        self.sw += w
-        self.swv += wv
-        while self.q and self.q[0][0] <= t - self.span:
-            _, w0, wv0 = self.q.popleft()
-            self.sw -= w0
-            self.swv -= wv0
+    def push(self, t: float, dt: float, v: list) -> None:
+        self.q.append((t, dt, v))
+        sw, swv = self.sw, self.swv
+        if dt > 0:
+            for i, x in enumerate(v):
+                if x is not None:
+                    sw[i] += dt
+                    swv[i] += dt * x
+        lim = t - self.span
+        q = self.q
+        while q and q[0][0] <= lim:
+            _, d0, v0 = q.popleft()
+            if d0 > 0:
+                for i, x in enumerate(v0):
+                    if x is not None:
+                        sw[i] -= d0
+                        swv[i] -= d0 * x
 
     def mean(self, i: int) -> Optional[float]:
-        return float(self.swv[i] / self.sw[i]) if self.sw[i] > 1e-9 else None
+        return self.swv[i] / self.sw[i] if self.sw[i] > 1e-9 else None
 
     def total(self, i: int) -> float:
         """Time-weighted sum (e.g. seconds seen)."""
-        return float(max(self.swv[i], 0.0))
+        return max(self.swv[i], 0.0)
 
     def weight(self, i: int) -> float:
-        return float(max(self.sw[i], 0.0))
+        return max(self.sw[i], 0.0)
 
 
 class _Nods:
@@ -391,8 +400,11 @@ class _Track:
         self.smile = _Episode("smile", tid, cfg.smile_min_s, cfg.merge_gap_s)
         self.drop = _Episode("head_drop", tid, cfg.head_drop_min_s, cfg.merge_gap_s)
         self.episodes = (self.yawn, self.look, self.frown, self.smile, self.drop)
-        self.win = {"attention": _Window(cfg.attention_window_s, _NCH), "fatigue": _Window(cfg.fatigue_window_s, _NCH),
-                    "tension": _Window(cfg.tension_window_s, _NCH), "recent": _Window(cfg.recent_s, _NCH)}
+        by_span: Dict[float, _Window] = {}
+        self.win = {name: by_span.setdefault(span, _Window(span, _NCH)) for name, span in (
+            ("attention", cfg.attention_window_s), ("fatigue", cfg.fatigue_window_s),
+            ("tension", cfg.tension_window_s), ("recent", cfg.recent_s))}
+        self.windows = list(by_span.values())  # each distinct window once
         self.events: Deque[Event] = deque()  # ended events over the longest window, for rates
         self.prev_pose: Optional[Tuple[float, float, float, float]] = None
         self.frown_state = False
@@ -645,10 +657,10 @@ class SignalSession:
         if tr.last_t is not None and t - tr.last_t > self.config.max_gap_s and (
                 tr.blinks.closed or any(ep.active or ep.on_since is not None for ep in tr.episodes)):
             self._end_track_episodes(tr, tr.last_t, ended)
-        v = np.full(_NCH, np.nan)
+        v = [None] * _NCH
         v[_PRESENT] = 0.0
         v[_SEEN] = 0.0
-        for w in tr.win.values():
+        for w in tr.windows:
             w.push(t, dt, v)
 
     def _update_track(self, tr: _Track, t: float, dt: float, fs: FaceSignals, face, started, ended) -> None:
@@ -717,14 +729,14 @@ class SignalSession:
             self._collect(s, e, started, ended, tr)
 
         neg = negative_emotion(face.emotion)
-        v = np.array([1.0, 1.0 if good else 0.0,
-                      np.nan if on is None else float(on),
-                      float(p80) if good else np.nan, c if good else np.nan,
-                      float(tr.frown_state) if (good and personal) else np.nan,
-                      float(pressed) if (good and pressed is not None) else np.nan,
-                      np.nan if neg is None else neg, np.nan if motion is None else motion,
-                      float(tr.smile_state) if good else np.nan])
-        for w in tr.win.values():
+        v = [1.0, 1.0 if good else 0.0,
+             None if on is None else float(on),
+             float(p80) if good else None, c if good else None,
+             float(tr.frown_state) if (good and personal) else None,
+             float(pressed) if (good and pressed is not None) else None,
+             neg, motion,
+             float(tr.smile_state) if good else None]
+        for w in tr.windows:
             w.push(t, dt, v)
         tr.last = (tr.blinks.closed, c, on)
 
