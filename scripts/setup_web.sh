@@ -21,8 +21,12 @@ if [ "${1:-}" = "--browser" ]; then
 fi
 
 if ! command -v npm >/dev/null; then
-  echo "setup_web: npm not found; install Node.js (apt-get install -y nodejs npm)" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+  else
+    echo "setup_web: npm not found; install Node.js and npm (apt-get install -y nodejs npm)" >&2
+    exit 1
+  fi
 fi
 if [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
