@@ -186,3 +186,24 @@ def test_several_faces_in_a_video_keep_their_own_ids(analyzer):
     for tid in seen[5]:  # an id stays on the same person: her position in the photo barely moves
         xs = [frame_ids[tid] for frame_ids in seen[5:]]
         assert max(xs) - min(xs) < 15
+
+
+@pytest.mark.parametrize("face_px", [50, 120])
+def test_small_faces_in_a_video_are_tracked(analyzer, face_px):
+    """A face of 50-120 px in a 1280x720 video: too small for the tracking graph's own
+    detector, followed from crops once the full-range detector has found it."""
+    import cv2
+
+    from facial_feedback.io import iter_frames
+
+    frames = [rgb for i, _, rgb in iter_frames(media("WolfgangLanger_Pexels.mp4")) if i < 20]
+    base = analyzer.analyze_image(frames[0]).faces[0].box.w
+    s = analyzer.video_session()
+    found = []
+    for i, f in enumerate(frames):
+        small = cv2.resize(f, None, fx=face_px / base, fy=face_px / base, interpolation=cv2.INTER_AREA)
+        canvas = np.full((720, 1280, 3), 110, np.uint8)
+        canvas[300:300 + small.shape[0], 700:700 + small.shape[1]] = small
+        found.append([f.track_id for f in s.process(canvas, i / 25).faces])
+    s.close()
+    assert sum(1 for ids in found if ids == [1]) >= 18, found
