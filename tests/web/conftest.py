@@ -99,6 +99,11 @@ def camera_clip(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser(camera_clip):
+    import facial_feedback.web as web
+
+    vendor = Path(web.__file__).parent / "static" / "vendor" / "chart.umd.min.js"
+    if not vendor.exists():
+        pytest.skip(f"needs the front-end libraries in {vendor.parent}: run scripts/setup_web.sh (npm)")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     try:
