@@ -124,7 +124,7 @@ def test_request_over_max_content_length_is_413(web_app):
         r = web_app.test_client().post("/api/v1/jobs", content_type="multipart/form-data",
                                        data={"video": (io.BytesIO(data), "v.mp4", "video/mp4")})
         msg = assert_error(r, 413)
-        assert "too large" in msg and "MB" in msg
+        assert "too large" in msg and "49 KB" in msg
     finally:
         web_app.config["MAX_CONTENT_LENGTH"] = limit
 
