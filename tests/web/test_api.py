@@ -312,3 +312,14 @@ def test_deleting_a_running_job_cancels_it(client, web_app):
     assert jobs.wait(nxt["id"], timeout=60)["status"] == "done"
     assert not os.path.exists(os.path.join(jobs.root, job["id"]))
     client.delete(f"/api/v1/jobs/{nxt['id']}")
+
+
+def test_upload_names_never_reach_the_disk(client, web_app):
+    jobs = web_app.extensions["facial_feedback"].jobs
+    data = media_or_skip("single_face.mp4").read_bytes()
+    for name, stored in [("../../etc/x.mp4", "upload.mp4"), ("clip.m p4;rm", "upload.bin")]:
+        job = upload_video(client, data, name, every=24, keep=1, annotate=0).get_json()
+        assert "/" not in job["filename"]
+        jobs.wait(job["id"], timeout=60)
+        assert os.listdir(os.path.join(jobs.root, job["id"])).count(stored) == 1
+        client.delete(f"/api/v1/jobs/{job['id']}")

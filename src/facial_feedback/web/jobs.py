@@ -16,6 +16,7 @@ import csv
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -92,7 +93,9 @@ class JobManager:
                annotate: bool = True) -> dict:
         """Store an uploaded video (a werkzeug FileStorage or anything with .save(path)) and queue it."""
         job_id = uuid.uuid4().hex[:12]
-        ext = os.path.splitext(filename)[1].lower() or ".bin"
+        ext = os.path.splitext(filename)[1].lower()
+        if not re.fullmatch(r"\.[a-z0-9]{1,8}", ext):
+            ext = ".bin"  # the name is the user's; only a plain extension reaches the disk
         d = self._dir(job_id)
         os.makedirs(d)
         upload = os.path.join(d, "upload" + ext)
