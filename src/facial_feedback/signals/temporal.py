@@ -39,8 +39,11 @@ class SignalConfig:
     open_prior_weight_s: float = 10.0   # the prior (baseline) counts as this many seconds of data
     open_recent_s: float = 0.5          # ... and the median of this recent span, if higher, wins
     closed_ratio: float = 0.2           # lid gap of a shut eye / open lid gap, on MediaPipe meshes
+    blink_ref_s: float = 1.0            # blinks are measured against the lid gap (80th percentile)
+    blink_ref_floor: float = 0.6        # ... of the past second outside blinks, at least this x the open level
     blink_on: float = 0.5               # closure entering "closed"
     blink_off: float = 0.35             # closure leaving "closed" (hysteresis)
+    reopen_max: float = 0.6             # ... and the closure against the open level must be this low
     blink_max_s: float = 0.5            # longer closures are slow blinks ...
     closure_min_s: float = 1.0          # ... and from this long on, eye closures
     perclos_closure: float = 0.8        # PERCLOS counts time with closure >= this (P80)
@@ -244,7 +247,9 @@ class _Blinks:
         self.pending: Optional[float] = None  # a long closure's tentative end
         self.prev: Optional[Tuple[float, float]] = None
 
-    def update(self, t: float, c: float):
+    def update(self, t: float, c: float, c_long: float = 0.0):
+        """c: closure against the recent lid level; c_long: against the person's open level
+        (the eyes count as open again only when both say so)."""
         cfg = self.cfg
         started = ended = None
         prev = self.prev
@@ -259,7 +264,7 @@ class _Blinks:
                 self.t_down = None
             elif self.t_down is None and prev is not None:
                 self.t_down = _cross(prev[0], prev[1], t, c, cfg.blink_on)
-            if c <= cfg.blink_off:
+            if c <= cfg.blink_off and c_long <= cfg.reopen_max:
                 t_end = self.t_down if self.t_down is not None else t
                 if self.long_started:
                     # a long closure ends only after merge_gap_s open (a hand or a squint can lift
@@ -390,6 +395,8 @@ class _Track:
         self.seen_s = 0.0
         self.open_hist: Deque[Tuple[float, float, float]] = deque()  # (t, right, left) lid gaps
         self.open_recent: Deque[Tuple[float, float, float]] = deque()
+        self.open_local: Deque[Tuple[float, float, float]] = deque()  # lids outside blinks, last blink_ref_s
+        self.blink_ref: Optional[Tuple[float, float]] = None
         self.open_level: Optional[Tuple[float, float]] = None
         self.open_level_t = -math.inf
         self.blinks = _Blinks(cfg, tid)
@@ -473,12 +480,36 @@ class _Track:
             return max(self.open_level[0], mr), max(self.open_level[1], ml)
         return self.open_level
 
-    def closure(self, t: float, fs: FaceSignals) -> float:
-        lr, ll = self._open_levels(t, fs.eye_open_right, fs.eye_open_left)
-        d = 1.0 - self.cfg.closed_ratio
-        cr = (1.0 - fs.eye_open_right / lr) / d if lr > 0 else 0.0
-        cl = (1.0 - fs.eye_open_left / ll) / d if ll > 0 else 0.0
-        return float(min(1.0, max(0.0, (cr + cl) / 2.0)))
+    def closure(self, t: float, fs: FaceSignals) -> Tuple[float, float]:
+        """(closure against the person's open level, closure against the lids' level of the
+        last second). The first is PERCLOS's; the second drives the blink detector, so a
+        blink from narrowed eyes (a smile, looking down) is still a blink, and narrowed eyes
+        alone are not one."""
+        cfg = self.cfg
+        r, l = fs.eye_open_right, fs.eye_open_left
+        lr, ll = self._open_levels(t, r, l)
+        d = 1.0 - cfg.closed_ratio
+        c_long = ((1.0 - r / lr) if lr > 0 else 0.0) + ((1.0 - l / ll) if ll > 0 else 0.0)
+        c_long = min(1.0, max(0.0, c_long / 2.0 / d))
+        q = self.open_local
+        if not self.blinks.closed:  # the reference is frozen while the eyes are closed
+            while q and q[0][0] < t - cfg.blink_ref_s:
+                q.popleft()
+            if len(q) >= 3:
+                rs = sorted(x[1] for x in q)
+                ls = sorted(x[2] for x in q)
+                k = min(len(rs) - 1, int(0.8 * len(rs)))  # 80th percentile of the open-lid samples
+                self.blink_ref = (rs[k], ls[k])
+        if self.blink_ref is None:  # warming up (the first frames of a track): no blink can start yet
+            q.append((t, r, l))
+            return c_long, 0.0
+        br = max(self.blink_ref[0], cfg.blink_ref_floor * lr)
+        bl = max(self.blink_ref[1], cfg.blink_ref_floor * ll)
+        c_blink = ((1.0 - r / br) if br > 0 else 0.0) + ((1.0 - l / bl) if bl > 0 else 0.0)
+        c_blink = min(1.0, max(0.0, c_blink / 2.0 / d))
+        if not self.blinks.closed and c_blink < cfg.blink_on:
+            q.append((t, r, l))
+        return c_long, c_blink
 
 
 class SignalSession:
@@ -676,8 +707,8 @@ class SignalSession:
         good = fs.quality >= cfg.min_quality
 
         # eyes
-        c = tr.closure(t, fs)
-        s, e = tr.blinks.update(t, c) if good else (None, None)
+        c, cb = tr.closure(t, fs)
+        s, e = tr.blinks.update(t, cb, c) if good else (None, None)
         self._collect(s, e, started, ended, tr)
         p80 = c >= cfg.perclos_closure
         tr.total_p80 += dt if p80 else 0.0
