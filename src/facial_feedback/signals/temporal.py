@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -639,8 +639,7 @@ class SignalSession:
         if self.config.reuse_lost_tracks:
             lost = [x for x in self._tracks.values()
                     if x.last_t is not None and t - x.last_t >= self.config.track_memory_s - 0.05]
-            present = sum(1 for x in self._tracks.values() if x.last_t == t)
-            if len(lost) == 1 and present + 1 <= n_faces:
+            if len(lost) == 1:
                 # the only missing person comes back under a new id: keep their history
                 old = lost[0]
                 self._alias = {k: v for k, v in self._alias.items() if v != old.id}
