@@ -46,7 +46,8 @@ class JobManager:
         self._lock = threading.Lock()
         self._jobs: Dict[str, dict] = {}
         self._cancel: Dict[str, threading.Event] = {}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="ff-job")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="ff-job",
+                                        initializer=_lower_priority)
         self._load()
 
     # ---- records -------------------------------------------------------------------
@@ -226,6 +227,15 @@ class JobManager:
                      faces=len(summary["tracks"]), tracks=summary["tracks"],
                      duration=summary.get("duration"), outputs=summary["outputs"],
                      emotion_frames=summary.get("emotion_frames"), session=summary.get("session"))
+
+
+def _lower_priority() -> None:
+    """Video jobs yield the CPU to the live page: on Linux a thread has its own nice value,
+    and the threads its models start inherit it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
 
 
 def _is_input_error(e: Exception) -> bool:
