@@ -250,3 +250,16 @@ def test_gaze_calibration_in_a_session(mesh):
     assert snaps[20].tracks[0].on_screen is False and snaps[-1].tracks[0].on_screen is True
     (la,) = of(ev, "look_away")
     assert la.onset == pytest.approx(0.0, abs=0.1) and la.duration == pytest.approx(3.0, abs=0.1)
+
+
+def test_forgotten_tracks_stay_in_the_summary(mesh):
+    cfg = SignalConfig(forget_s=2.0, reuse_lost_tracks=False)
+    fr = S.frames(15, 3.0, lambda t: S.close_eyes(mesh, S.blink_profile(t, 1.0, 0.2)), track_id=1)
+    fr += [f.__class__(f.width, f.height, (), index=f.index + 45, timestamp=f.timestamp + 3.0) for f in fr]
+    fr += S.frames(15, 2.0, lambda t: mesh, track_id=2)
+    fr = [f if i < 90 else f.__class__(f.width, f.height, f.faces, index=i, timestamp=6.0 + (i - 90) / 15)
+          for i, f in enumerate(fr)]
+    session = SignalSession(cfg)
+    S.run(session, fr)
+    summ = session.summary()
+    assert {t["track_id"]: t["blinks"] for t in summ["tracks"]} == {1: 1, 2: 0}

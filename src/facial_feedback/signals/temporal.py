@@ -530,6 +530,7 @@ class SignalSession:
         self._t0: Optional[float] = None
         self._absent_total = 0.0
         self._absent_count = 0
+        self._finished: List[dict] = []  # summaries of tracks dropped after forget_s
 
     # -- public API
     def update(self, frame) -> SessionSnapshot:
@@ -566,6 +567,7 @@ class SignalSession:
                 continue
             self._missing(tr, t, dt, ended)
             if tr.last_t is not None and t - tr.last_t > cfg.forget_s:
+                self._finished.append(self._track_summary(tr))  # its totals stay in summary()
                 del self._tracks[tid]
                 self._alias = {k: v for k, v in self._alias.items() if v != tid}
 
@@ -603,21 +605,23 @@ class SignalSession:
         out = {"duration_s": round((self._last_t or 0.0) - (self._t0 or 0.0), 2),
                "face_absent_s": round(self._absent_total, 2), "face_absent_episodes": self._absent_count,
                "tracks": []}
-        for tr in self._tracks.values():
-            minutes = tr.total_present / 60.0
-            c = tr.counts
-            out["tracks"].append({
-                "track_id": self._current_id(tr.id), "seen_s": round(tr.total_present, 2),
-                "blinks": c.get("blink", 0), "slow_blinks": c.get("slow_blink", 0),
-                "blinks_per_min": round((c.get("blink", 0) + c.get("slow_blink", 0)) / minutes, 1) if minutes > 0 else None,
-                "mean_blink_s": round(float(np.mean(tr.blink_durations)), 3) if tr.blink_durations else None,
-                "perclos": round(tr.total_p80 / tr.total_present, 3) if tr.total_present > 0 else None,
-                "eye_closures": c.get("eye_closure", 0), "yawns": c.get("yawn", 0),
-                "look_aways": c.get("look_away", 0), "frowns": c.get("frown", 0), "smiles": c.get("smile", 0),
-                "nods": c.get("nod", 0), "head_drops": c.get("head_drop", 0),
-                "baseline": tr.baseline_source(),
-            })
+        out["tracks"] = list(self._finished) + [self._track_summary(tr) for tr in self._tracks.values()]
         return out
+
+    def _track_summary(self, tr: _Track) -> dict:
+        minutes = tr.total_present / 60.0
+        c = tr.counts
+        return {
+            "track_id": self._current_id(tr.id), "seen_s": round(tr.total_present, 2),
+            "blinks": c.get("blink", 0), "slow_blinks": c.get("slow_blink", 0),
+            "blinks_per_min": round((c.get("blink", 0) + c.get("slow_blink", 0)) / minutes, 1) if minutes > 0 else None,
+            "mean_blink_s": round(float(np.mean(tr.blink_durations)), 3) if tr.blink_durations else None,
+            "perclos": round(tr.total_p80 / tr.total_present, 3) if tr.total_present > 0 else None,
+            "eye_closures": c.get("eye_closure", 0), "yawns": c.get("yawn", 0),
+            "look_aways": c.get("look_away", 0), "frowns": c.get("frown", 0), "smiles": c.get("smile", 0),
+            "nods": c.get("nod", 0), "head_drops": c.get("head_drop", 0),
+            "baseline": tr.baseline_source(),
+        }
 
     # -- tracks
     def _current_id(self, internal: int) -> int:
