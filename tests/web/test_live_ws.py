@@ -87,3 +87,18 @@ def test_cross_site_websocket_is_refused(live_server):
 
     with pytest.raises(ConnectionError):
         Client.connect(live_server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})
+
+
+def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
+    jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 12)
+    for j in jpegs:            # all at once, without waiting for replies
+        ws.send(j)
+    replies = []
+    while True:
+        m = ws.receive(timeout=3)
+        if m is None:
+            break
+        replies.append(json.loads(m))
+    assert replies and all(r["type"] == "result" for r in replies)
+    assert len(replies) < len(jpegs)
+    assert len(replies) + sum(r["dropped"] for r in replies) == len(jpegs)

@@ -8,7 +8,9 @@ Protocol (also in the OpenAPI document under x-websocket):
   server never queues them);
 - text messages are JSON controls: {"type": "config", "landmarks": true|false} asks for the mesh,
   {"type": "reset"} starts a fresh session (new track ids, signals baseline);
-- each frame gets {"type": "result", "seq": n, "server_ms": ms, "result": FrameResult.to_dict()}
+- frames that arrive while one is being analysed are dropped but the newest (never queued);
+- each frame gets {"type": "result", "seq": n, "dropped": k, "server_ms": ms, "timings": {...},
+  "result": FrameResult.to_dict()}
   or {"type": "error", "seq": n, "message": why}.
 
 Each connection owns its live session (tracker, smoothing, signals): the per-client state.
@@ -20,6 +22,7 @@ import base64
 import json
 import logging
 import time
+from collections import deque
 from typing import Callable, Optional
 
 import numpy as np
@@ -92,17 +95,23 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     seq = 0
     ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": max_bytes}))
     try:
+        inbox: deque = deque()
         while True:
-            msg = ws.receive()
+            msg = _frame_bytes(inbox.popleft() if inbox else ws.receive())
             if msg is None:
                 continue
-            if isinstance(msg, str) and msg.startswith("data:image/"):
-                # a frame as a data: URL (the page's synchronous encoder)
-                head, _, b64 = msg.partition(",")
-                try:
-                    msg = base64.b64decode(b64, validate=False) if head.endswith(";base64") else b""
-                except ValueError:
-                    msg = b""
+            if isinstance(msg, bytes):
+                # Drop, never queue: a client that did not wait for the reply gets its newest
+                # frame analysed and the older ones dropped (controls keep their order).
+                dropped = 0
+                while True:
+                    nxt = _frame_bytes(ws.receive(timeout=0))
+                    if nxt is None:
+                        break
+                    if isinstance(nxt, bytes):
+                        msg, dropped = nxt, dropped + 1
+                    else:
+                        inbox.append(nxt)
             if isinstance(msg, str):
                 try:
                     ctl = json.loads(msg)
@@ -137,7 +146,7 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
                 ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
                 continue
             t2 = time.perf_counter()
-            reply = {"type": "result", "seq": seq, "result": fr.to_dict(landmarks=landmarks)}
+            reply = {"type": "result", "seq": seq, "dropped": dropped, "result": fr.to_dict(landmarks=landmarks)}
             if on_result is not None:
                 on_result(fr, reply, session)
             reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
@@ -147,6 +156,19 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
             ws.send(json.dumps(reply, separators=(",", ":")))
     finally:
         _close(session)
+
+
+def _frame_bytes(msg):
+    """A frame as bytes (binary message, or a data: URL text message); other text as it is."""
+    if isinstance(msg, str) and msg.startswith("data:image/"):
+        head, _, b64 = msg.partition(",")
+        try:
+            return base64.b64decode(b64, validate=False) if head.endswith(";base64") else b""
+        except ValueError:
+            return b""
+    if isinstance(msg, (bytearray, memoryview)):
+        return bytes(msg)
+    return msg
 
 
 def _close(session) -> None:

@@ -123,6 +123,7 @@ def spec(app: Flask) -> dict:
         "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
                                     "(at most MAX_FRAME_BYTES). Other text messages: JSON "
                                     '{"type": "config", "landmarks": bool} or {"type": "reset"}. Replies: JSON {"type": "result", '
-                                    '"seq", "server_ms", "result": FrameResult} or {"type": "error", "message"}. Send the next frame '
-                                    "only after the reply to the previous one (one frame in flight)."},
+                                    '"seq", "dropped", "server_ms", "timings", "result": FrameResult} or {"type": "error", "message"}. '
+                                    "Send the next frame only after the reply to the previous one (one frame in flight); "
+                                    "frames that arrive while the server is busy are dropped but the newest, never queued."},
     }
