@@ -18,14 +18,15 @@ from typing import List, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from . import topology as T
 from .types import EMOTIONS, Emotion
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MANIFEST = MODELS_DIR / "emotion.json"
 
-# Eye-centre landmark sets (subject's right eye is on the image left).
-_RIGHT_EYE = (33, 133, 159, 145)
-_LEFT_EYE = (263, 362, 386, 374)
+# Eye centres from corners and mid-lids (subject's right eye is on the image left).
+_RIGHT_EYE = (T.RIGHT_EYE_OUTER, T.RIGHT_EYE_INNER, T.RIGHT_EYE_UPPER_MID, T.RIGHT_EYE_LOWER_MID)
+_LEFT_EYE = (T.LEFT_EYE_OUTER, T.LEFT_EYE_INNER, T.LEFT_EYE_UPPER_MID, T.LEFT_EYE_LOWER_MID)
 
 
 class ModelError(RuntimeError):

@@ -17,16 +17,17 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
+from . import topology as T
 from .types import Box, HeadPose
 
 MESH_INPUT = 256          # a face crop is resized to this before meshing
 CROP_MARGIN = 2.0         # crop side = CROP_MARGIN x the detector's box side
 
 # Points that expression barely moves, used for the head's frame of reference.
-_LEFT = (263, 362, 454)   # subject's left: outer/inner eye corner, cheek edge (image right)
-_RIGHT = (33, 133, 234)   # subject's right
-_TOP = (10, 151, 9)       # forehead midline
-_BOTTOM = (1, 2, 4)       # nose tip / subnasale
+_LEFT = (T.LEFT_EYE_OUTER, T.LEFT_EYE_INNER, T.LEFT_CHEEK)      # subject's left (image right)
+_RIGHT = (T.RIGHT_EYE_OUTER, T.RIGHT_EYE_INNER, T.RIGHT_CHEEK)  # subject's right
+_TOP = (T.FOREHEAD, T.FOREHEAD_MID, T.GLABELLA)                  # forehead midline
+_BOTTOM = (T.NOSE_TIP, T.NOSE_BOTTOM, 4)                         # nose tip, subnasale, tip-base
 # The forehead->nose line leans back about 8.5 degrees on a face that looks straight
 # at the camera (skimage's astronaut: 7.3, media/single_face.jpg: 10.4); subtracted so
 # frontal reads 0. tests/test_landmarks.py pins this on those photos.
