@@ -6,6 +6,7 @@
   const stage = $("stage"), statusEl = $("status");
   const WINDOW_S = 60, BIN_MS = 250;
   let showMesh = false;
+  let mirror = $("mirror").checked;
   let lastResult = null;
 
   // ---- the rolling timeline: one averaged point per 250 ms for the first face ----
@@ -76,7 +77,7 @@
     if (overlay.width !== result.width || overlay.height !== result.height) {
       overlay.width = result.width; overlay.height = result.height;
     }
-    FF.drawResult(octx, result, { mesh: showMesh });
+    FF.drawResult(octx, result, { mesh: showMesh, mirror: mirror });
     const n = (result.faces || []).length;
     stage.dataset.faces = String(n);
     addToTimeline(result, performance.now());
@@ -227,6 +228,11 @@
   });
   $("start").addEventListener("click", function () { cam.start(); });
   $("stop").addEventListener("click", function () { cam.stop(); });
+  $("mirror").addEventListener("change", function (e) {
+    mirror = e.target.checked;
+    stage.classList.toggle("mirrored", mirror);
+    if (lastResult) FF.drawResult(octx, lastResult, { mesh: showMesh, mirror: mirror });
+  });
   $("mesh").addEventListener("change", function (e) {
     showMesh = e.target.checked;
     cam.setLandmarks(showMesh);

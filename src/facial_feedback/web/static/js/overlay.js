@@ -32,13 +32,16 @@
     const unit = opts.unit || (cw && ch ? Math.max(W / cw, H / ch) : Math.max(1, Math.min(W, H) / 480));
     if (opts.clear !== false) ctx.clearRect(0, 0, W, H);
     (result.faces || []).forEach(function (face, i) {
-      const [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
+      let [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
+      // mirror: the picture is shown flipped (a selfie view); boxes flip, text stays readable
+      const mx = opts.mirror ? function (px) { return W - px; } : function (px) { return px; };
+      if (opts.mirror) x = W - x - w;
       const label = topEmotion(face);
       const color = label ? COLORS[label] : "#4cc38a";
       if (opts.mesh && face.landmarks) {
         ctx.fillStyle = "rgba(120, 230, 255, 0.9)";
         const r = Math.max(1.5, unit * 1.8);
-        for (const p of face.landmarks) ctx.fillRect(p[0] * sx - r / 2, p[1] * sy - r / 2, r, r);
+        for (const p of face.landmarks) ctx.fillRect(mx(p[0] * sx) - r / 2, p[1] * sy - r / 2, r, r);
       }
       ctx.lineWidth = 2.5 * unit;
       ctx.strokeStyle = color;
