@@ -159,3 +159,24 @@ def test_too_large_uploads_are_refused_with_a_message(page, live_server, web_app
         assert "too large" in page.inner_text("#upload-status")
     finally:
         web_app.config["MAX_IMAGE_BYTES"], web_app.config["MAX_CONTENT_LENGTH"] = old
+
+
+def test_a_phone_photo_with_exif_rotation_is_drawn_upright(page, live_server, tmp_path):
+    from PIL import Image
+
+    src = Image.open(media_or_skip("single_face.jpg")).convert("RGB")
+    # stored lying on its side, with EXIF orientation 6 saying "turn 90 degrees clockwise to view"
+    stored = src.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    p = tmp_path / "phone.jpg"
+    stored.save(p, quality=92, exif=exif.tobytes())
+    page.goto(live_server.url + "/photos")
+    page.set_input_files("#files", str(p))
+    page.wait_for_selector(".card.done", timeout=20000)
+    it = page.evaluate("""() => { const it = window.ffPhotos.items[0];
+        return {faces: it.result.faces.length, rw: it.result.width, rh: it.result.height,
+                bw: it.bitmap.width, bh: it.bitmap.height}; }""")
+    assert it["faces"] == 1
+    assert (it["rw"], it["rh"]) == (src.width, src.height) == (it["bw"], it["bh"])
+    shot(page, "photos-exif")
