@@ -284,6 +284,11 @@ def main(argv=None):
     predictors = {f"ours ({head} head, shipped)": ("logits", tta)}
     if other:
         predictors[f"ours ({other_head} head)"] = (other[0], tta)
+    if other:   # both heads averaged (probabilities), as log-probabilities so T still applies
+        for k in preds:
+            preds[k]["mean_heads"] = {v: np.log((softmax(preds[k]["logits"][v]) + softmax(preds[k][other[0]][v])) / 2)
+                                      for v in preds[k]["logits"]}
+        predictors["ours (mean of both heads)"] = ("mean_heads", tta)
     fer_model = None
     if not a.no_fer:
         try:
