@@ -180,3 +180,29 @@ def test_a_phone_photo_with_exif_rotation_is_drawn_upright(page, live_server, tm
     assert it["faces"] == 1
     assert (it["rw"], it["rh"]) == (src.width, src.height) == (it["bw"], it["bh"])
     shot(page, "photos-exif")
+
+
+def test_live_page_follows_several_faces(live_server, camera_clip, tmp_path):
+    """A group photo as the camera: several boxes, each with its own track id."""
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import CHROMIUM, CHROMIUM_FLAGS
+
+    clip = tmp_path / "group.y4m"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(media_or_skip("multi_face.jpg")),
+                    "-t", "2", "-vf", "fps=15,scale=960:640", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={clip}"])
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(live_server.url + "/?autostart=1")
+        page.wait_for_function("() => +document.getElementById('stage').dataset.faces >= 3", timeout=40000)
+        page.wait_for_timeout(1500)  # let the timeline start
+        shot(page, "live-group")
+        page.click("#stop")  # freeze what is shown, then compare the overlay's faces with the list
+        ids = page.evaluate("() => window.ffLive.lastResult().faces.map(f => f.track_id)")
+        assert len(ids) == len(set(ids)) >= 3
+        assert len(page.query_selector_all("#faces-list li.face-item")) == len(ids)
+        b.close()

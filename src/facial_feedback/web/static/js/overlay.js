@@ -31,6 +31,11 @@
     const cw = ctx.canvas.clientWidth, ch = ctx.canvas.clientHeight;
     const unit = opts.unit || (cw && ch ? Math.max(W / cw, H / ch) : Math.max(1, Math.min(W, H) / 480));
     if (opts.clear !== false) ctx.clearRect(0, 0, W, H);
+    const boxes = (result.faces || []).map(function (f) {
+      const b = f.box;
+      const bx = b[0] * sx, bw = b[2] * sx;
+      return [opts.mirror ? W - bx - bw : bx, b[1] * sy, bw, b[3] * sy];
+    });
     (result.faces || []).forEach(function (face, i) {
       let [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
       // mirror: the picture is shown flipped (a selfie view); boxes flip, text stays readable
@@ -61,11 +66,19 @@
       ctx.textBaseline = "top";
       ctx.fillText(title, x + 4 * unit - ctx.lineWidth / 2, ty + 3 * unit);
       // bars only where the face is big enough on screen not to bury its neighbours
-      if (opts.bars !== false && face.emotion && h / unit >= 70) drawBars(ctx, face.emotion.scores, x, y, w, h, unit);
+      if (opts.bars !== false && face.emotion && h / unit >= 70) {
+        drawBars(ctx, face.emotion.scores, x, y, w, h, unit, boxes.filter(function (_, k) { return k !== i; }));
+      }
     });
   }
 
-  function drawBars(ctx, scores, x, y, w, h, unit) {
+  function overlaps(a, b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+  }
+
+  /* The bar panel goes beside the box, on a side where it covers no other face; if there is
+   * none (a crowded group), it is left out: the page's list still gives every score. */
+  function drawBars(ctx, scores, x, y, w, h, unit, others) {
     const W = ctx.canvas.width, H = ctx.canvas.height, gap = 6 * unit;
     const PER_ROW = 10.8;   // total width / row height (label + bar)
     const room = Math.max(x, W - x - w) - gap;
@@ -73,11 +86,15 @@
     let rowH = Math.max(7 * unit, Math.min(11 * unit, h / 12, room / PER_ROW));
     const barW = rowH * 6, labW = rowH * 4.8;
     const totalW = labW + barW, totalH = rowH * EMOTIONS.length + gap;
-    let bx;
-    if (x + w + gap + totalW <= W) bx = x + w + gap;             // right of the box
-    else if (x - gap - totalW >= 0) bx = x - gap - totalW;       // left of it
-    else bx = x > W - x - w ? 0 : W - totalW;                     // flush to the roomier edge
     const by = Math.max(0, Math.min(H - totalH, y));
+    const candidates = [];
+    if (x + w + gap + totalW <= W) candidates.push(x + w + gap);             // right of the box
+    if (x - gap - totalW >= 0) candidates.push(x - gap - totalW);           // left of it
+    candidates.push(x > W - x - w ? 0 : W - totalW);                         // flush to the roomier edge
+    const bx = candidates.find(function (cx) {
+      return !(others || []).some(function (o) { return overlaps([cx, by, totalW, totalH], o); });
+    });
+    if (bx === undefined) return;
     ctx.fillStyle = "rgba(17, 17, 17, 0.6)";
     ctx.fillRect(bx, by, totalW, totalH);
     ctx.font = `${Math.round(rowH * 0.85)}px system-ui, sans-serif`;

@@ -1,0 +1,292 @@
+"""Reading feedback in the browser: pick or paste a text, read it with the camera on, get a report.
+
+Pages under /reading, JSON under /api/v1/reading, and the WebSocket /ws/reading/<text hash>,
+which is the live page's frame loop (live.serve_frames) plus these control messages:
+
+- {"type": "reading", "paragraph": i | null, "source": "viewport" | "gaze"}: the paragraph being
+  read from now on (null: none, e.g. the tab is hidden);
+- {"type": "calibrate", "point": [x, y]}: the reader looks at this viewport point (0..1) until the
+  next message; {"type": "calibrate", "done": true} fits the gaze map and answers
+  {"type": "calibrated", "ok": bool, "rms": error, "message": ...}; from then on each result carries
+  "gaze_point": [x, y] (viewport fractions);
+- {"type": "finish", "reader": name}: builds the report, stores it under the text's hash and
+  answers {"type": "report", "id": ..., "url": ...}.
+
+Every result also carries "reading": {"paragraph": i}. Reports live in the instance folder
+(reading/<text hash>/), on this machine only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+                   url_for)
+
+from ..reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from . import add_page, same_origin
+from .errors import ApiError
+from .live import serve_frames, sock
+
+bp = Blueprint("reading", __name__, url_prefix="/reading")
+api = Blueprint("reading_api", __name__, url_prefix="/api/v1/reading")
+ws_bp = Blueprint("reading_ws", __name__)
+
+MAX_UPLOAD = 1_000_000
+
+
+def store() -> ReportStore:
+    st = current_app.extensions.get("facial_feedback_reading")
+    if st is None:
+        st = current_app.extensions["facial_feedback_reading"] = ReportStore(
+            os.path.join(current_app.instance_path, "reading"))
+    return st
+
+
+def register(app) -> None:
+    add_page(app, bp, "Reading", "reading.index")
+    app.register_blueprint(api)
+    app.register_blueprint(ws_bp)
+
+
+@bp.before_request
+@api.before_request
+@ws_bp.before_request
+def _refuse_cross_site():
+    if not same_origin():
+        return "cross-site request refused", 403
+
+
+def _doc_or_404(text_hash):
+    try:
+        return store().text(text_hash)
+    except KeyError:
+        abort(404)
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    return render_template("reading_index.html", active="reading.index", samples=sample_texts(),
+                           texts=store().texts(), error=None)
+
+
+@bp.post("/texts")
+def add_text():
+    f = request.files.get("file")
+    try:
+        if f and f.filename:
+            data = f.read(MAX_UPLOAD + 1)
+            if len(data) > MAX_UPLOAD:
+                raise ValueError(f"the file is too large: at most {MAX_UPLOAD // 1000} kB")
+            doc = parse_text(data, f.filename, title=request.form.get("title") or None)
+        else:
+            text = request.form.get("text", "")
+            if not text.strip():
+                raise ValueError("paste a text or choose a file")
+            doc = parse_text(text, "pasted.txt", title=request.form.get("title") or None)
+    except ValueError as e:
+        return render_template("reading_index.html", active="reading.index", samples=sample_texts(),
+                               texts=store().texts(), error=str(e)), 400
+    store().save_text(doc)
+    return redirect(url_for("reading.read", text_hash=doc.hash))
+
+
+@bp.get("/sample/<name>")
+def sample(name):
+    s = next((x for x in sample_texts() if x["name"] == name), None)
+    if s is None:
+        abort(404)
+    store().save_text(s["doc"])
+    return redirect(url_for("reading.read", text_hash=s["doc"].hash))
+
+
+@bp.get("/<text_hash>")
+def read(text_hash):
+    doc = _doc_or_404(text_hash)
+    return render_template("reading_read.html", active="reading.index", doc=doc, text_hash=text_hash,
+                           reports=store().reports(text_hash))
+
+
+def _report_or_404(text_hash, rid):
+    try:
+        return store().report(text_hash, rid)
+    except KeyError:
+        abort(404)
+
+
+@bp.get("/<text_hash>/report/<rid>")
+def report(text_hash, rid):
+    rep = _report_or_404(text_hash, rid)
+    return render_template("reading_report.html", active="reading.index", report=rep, metrics=METRICS,
+                           others=len(store().reports(text_hash)))
+
+
+@bp.get("/<text_hash>/report/<rid>.json")
+def report_json(text_hash, rid):
+    rep = _report_or_404(text_hash, rid)
+    return Response(json.dumps(rep, ensure_ascii=False, indent=1), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="reading-{text_hash}-{rid}.json"'})
+
+
+@bp.get("/<text_hash>/report/<rid>.html")
+def report_standalone(text_hash, rid):
+    rep = _report_or_404(text_hash, rid)
+    metric = request.args.get("metric", "confusion")
+    if metric not in METRICS:
+        metric = "confusion"
+    return Response(report_html(rep, metric), mimetype="text/html",
+                    headers={"Content-Disposition": f'attachment; filename="reading-{text_hash}-{rid}.html"',
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@bp.get("/<text_hash>/compare")
+def compare(text_hash):
+    doc = _doc_or_404(text_hash)
+    reps = store().reports(text_hash)
+    return render_template("reading_compare.html", active="reading.index", doc=doc, text_hash=text_hash,
+                           reports=reps, metrics=METRICS)
+
+
+# ---- API -----------------------------------------------------------------------------------
+
+@api.get("/texts")
+def api_texts():
+    return jsonify({"texts": store().texts(), "samples": [
+        {"name": s["name"], "title": s["title"], "hash": s["doc"].hash} for s in sample_texts()]})
+
+
+@api.post("/texts")
+def api_add_text():
+    body = request.get_json(silent=True)
+    f = request.files.get("file")
+    try:
+        if f and f.filename:
+            doc = parse_text(f.read(MAX_UPLOAD + 1), f.filename)
+        elif isinstance(body, dict) and isinstance(body.get("text"), str):
+            doc = parse_text(body["text"], str(body.get("filename") or "pasted.txt"), title=body.get("title"))
+        else:
+            raise ApiError(400, "send JSON {\"text\": ...} or a file field named 'file'")
+    except ValueError as e:
+        raise ApiError(415 if "unsupported" in str(e) else 400, str(e))
+    store().save_text(doc)
+    return jsonify(doc.to_dict()), 201
+
+
+@api.get("/texts/<text_hash>")
+def api_text(text_hash):
+    try:
+        return jsonify(store().text(text_hash).to_dict())
+    except KeyError:
+        raise ApiError(404, f"no text {text_hash}")
+
+
+@api.get("/texts/<text_hash>/reports")
+def api_reports(text_hash):
+    try:
+        store().text(text_hash)
+        return jsonify({"reports": store().reports(text_hash)})
+    except KeyError:
+        raise ApiError(404, f"no text {text_hash}")
+
+
+@api.delete("/texts/<text_hash>/reports/<rid>")
+def api_delete_report(text_hash, rid):
+    try:
+        store().delete_report(text_hash, rid)
+    except KeyError:
+        raise ApiError(404, f"no report {rid}")
+    return "", 204
+
+
+# ---- the WebSocket -------------------------------------------------------------------------
+
+def _primary_signals(result: dict):
+    faces = result.get("faces") or []
+    if not faces:
+        return None
+    f = max(faces, key=lambda f: f["box"][2] * f["box"][3])
+    return f.get("signals")
+
+
+@sock.route("/ws/reading/<text_hash>", bp=ws_bp)
+def reading_ws(ws, text_hash):
+    try:
+        doc = store().text(text_hash)
+    except KeyError:
+        ws.send(json.dumps({"type": "error", "message": f"no text {text_hash}"}))
+        return
+    rs = ReadingSession(doc, started=time.time())
+    calib = {"point": None, "samples": {}, "map": None}
+
+    def on_result(fr, reply, session):
+        res = reply["result"]
+        rs.update(res)
+        res["reading"] = {"paragraph": rs.paragraph}
+        s = _primary_signals(res)
+        if s and s.get("gaze_yaw") is not None:
+            if calib["point"] is not None:
+                calib["samples"].setdefault(calib["point"], []).append((s["gaze_yaw"], s["gaze_pitch"]))
+            if calib["map"] is not None:
+                x, y = calib["map"].to_screen(s["gaze_yaw"], s["gaze_pitch"])
+                res["gaze_point"] = [round(x, 3), round(y, 3)]
+
+    def on_control(ctl, session):
+        kind = ctl.get("type")
+        if kind == "reading":
+            p = ctl.get("paragraph")
+            try:
+                rs.set_paragraph(None if p is None else int(p), str(ctl.get("source") or "viewport"))
+            except (TypeError, ValueError):
+                ws.send(json.dumps({"type": "error", "message": f"no paragraph {p!r}"}))
+            return True
+        if kind == "calibrate":
+            if ctl.get("done"):
+                calib["point"] = None
+                ws.send(json.dumps(_fit(calib, session)))
+            else:
+                pt = ctl.get("point")
+                try:
+                    calib["point"] = (float(pt[0]), float(pt[1]))
+                except (TypeError, ValueError, IndexError):
+                    calib["point"] = None
+            return True
+        if kind == "finish":
+            rs.reader = str(ctl.get("reader") or "")[:60]
+            rep = rs.report()
+            rid = store().save_report(rep)
+            ws.send(json.dumps({"type": "report", "id": rid,
+                                "url": f"/reading/{text_hash}/report/{rid}",
+                                "paragraphs": len(rep["paragraphs"])}))
+            return True
+        return False
+
+    serve_frames(ws, on_result=on_result, on_control=on_control)
+
+
+def _fit(calib, session) -> dict:
+    from ..signals import GazeCalibration
+
+    samples = {p: g for p, g in calib["samples"].items() if len(g) >= 3}
+    calib["samples"] = {}
+    if len(samples) < 4:
+        return {"type": "calibrated", "ok": False,
+                "message": "Not enough of your gaze was seen at the targets: the page keeps using the reading position."}
+    try:
+        cal = GazeCalibration.from_samples(samples)
+    except (ValueError, ArithmeticError) as e:
+        return {"type": "calibrated", "ok": False, "message": str(e)}
+    ok = cal.rms_error <= 0.2
+    if ok:
+        calib["map"] = cal
+        sig = getattr(session, "signals", None)
+        if sig is not None:
+            sig.calibration = cal   # 'on screen' now follows the calibrated gaze
+    return {"type": "calibrated", "ok": ok, "rms": round(cal.rms_error, 3),
+            "message": (f"Gaze calibrated (error {cal.rms_error * 100:.0f}% of the window): the paragraph under your "
+                        "gaze is used.") if ok else
+            (f"The gaze estimate was too imprecise (error {cal.rms_error * 100:.0f}% of the window): the page keeps "
+             "using the reading position.")}
