@@ -114,6 +114,11 @@ def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] 
     app.extensions[EXT].nav += [("Photos", "pages.photos"), ("Video", "pages.video")]
     app.register_blueprint(api.bp)
     app.register_blueprint(live.bp)
+    # the reading and wellbeing tools (issue 6): their own blueprints, pages and nav entries
+    from . import reading_pages, wellbeing_pages
+
+    reading_pages.register(app)
+    wellbeing_pages.register(app)
 
     @app.context_processor
     def _nav():
