@@ -98,7 +98,8 @@ def camera_clip(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(camera_clip):
+def playwright():
+    """One Playwright driver for the session (the sync API allows one per thread)."""
     import facial_feedback.web as web
 
     vendor = Path(web.__file__).parent / "static" / "vendor" / "chart.umd.min.js"
@@ -112,10 +113,20 @@ def browser(camera_clip):
         pytest.skip("needs the playwright Python package (pip install -e '.[test]')")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={camera_clip}"])
-        yield b
-        b.close()
+        yield p
+
+
+def launch(playwright, camera: Path):
+    """Headless Debian Chromium with `camera` (a .y4m) as its only camera."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, camera_clip):
+    b = launch(playwright, camera_clip)
+    yield b
+    b.close()
 
 
 @pytest.fixture()

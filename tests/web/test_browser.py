@@ -182,20 +182,17 @@ def test_a_phone_photo_with_exif_rotation_is_drawn_upright(page, live_server, tm
     shot(page, "photos-exif")
 
 
-def test_live_page_follows_several_faces(live_server, camera_clip, tmp_path):
+def test_live_page_follows_several_faces(playwright, live_server, tmp_path):
     """A group photo as the camera: several boxes, each with its own track id."""
     import subprocess
 
-    from playwright.sync_api import sync_playwright
-
-    from .conftest import CHROMIUM, CHROMIUM_FLAGS
+    from .conftest import launch
 
     clip = tmp_path / "group.y4m"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(media_or_skip("multi_face.jpg")),
                     "-t", "2", "-vf", "fps=15,scale=960:640", "-pix_fmt", "yuv420p", str(clip)], check=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={clip}"])
+    b = launch(playwright, clip)
+    try:
         page = b.new_page(viewport={"width": 1280, "height": 900})
         page.goto(live_server.url + "/?autostart=1")
         page.wait_for_function("() => +document.getElementById('stage').dataset.faces >= 3", timeout=40000)
@@ -205,4 +202,5 @@ def test_live_page_follows_several_faces(live_server, camera_clip, tmp_path):
         ids = page.evaluate("() => window.ffLive.lastResult().faces.map(f => f.track_id)")
         assert len(ids) == len(set(ids)) >= 3
         assert len(page.query_selector_all("#faces-list li.face-item")) == len(ids)
+    finally:
         b.close()

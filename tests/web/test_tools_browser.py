@@ -1,0 +1,162 @@
+"""The reading and wellbeing tools end to end in headless Chromium, with the real face video as
+the camera (the fixtures of test_browser.py). Screenshots go to $FF_ARTIFACTS."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import pytest
+
+from .conftest import LiveServer, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _read_paragraph(page, i, dwell_s):
+    page.evaluate("""i => { const el = document.querySelector('#text .para[data-i="' + i + '"]');
+        window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3 + 4); }""", i)
+    page.wait_for_function("i => window.ffReading.current() === i", arg=i, timeout=5000)
+    n = page.evaluate("() => window.ffReading.results()")
+    t0 = time.monotonic()
+    page.wait_for_function(f"() => window.ffReading.results() >= {n + 3}", timeout=15000)  # frames seen there
+    rest = dwell_s - (time.monotonic() - t0)
+    if rest > 0:
+        page.wait_for_timeout(int(rest * 1000))
+
+
+def test_reading_session_produces_a_report_for_every_paragraph(page, live_server, web_app, tmp_path):
+    page.goto(live_server.url + "/reading/")
+    assert "not a diagnosis" in page.inner_text("#principles")
+    page.click('a[data-sample="bread"]')
+    page.wait_for_selector("#text .para")
+    n = page.evaluate("() => window.ffReading.paragraphs")
+    assert n == 7
+    page.fill("#reader", "Test reader")
+    page.click("#start")
+    page.wait_for_function("() => window.ffReading.results() > 3", timeout=20000)
+    order = list(range(n)) + [2]          # read through, then go back to paragraph 3: a re-read
+    for i in order:
+        _read_paragraph(page, i, 1.0)
+    shot(page, "reading-page")
+    page.click("#finish")
+    page.wait_for_url("**/report/**", timeout=20000)
+    page.wait_for_selector("#heat .hpara")
+    rep = page.evaluate("() => JSON.parse(document.getElementById('report-data').textContent)")
+    ps = rep["paragraphs"]
+    assert len(ps) == n and rep["reader"] == "Test reader"
+    # a value for every paragraph
+    assert all(p["read"] and p["time_s"] > 0 and p["attention"] is not None and p["confidence"] > 0 for p in ps), ps
+    assert ps[2]["rereads"] == 1, [p["rereads"] for p in ps]
+    vals = page.evaluate("() => [...document.querySelectorAll('#heat .hpara')].map(e => e.dataset.value)")
+    assert len(vals) == n and all(v != "" for v in vals), vals
+    page.wait_for_function("() => +document.getElementById('timeline').dataset.points > 5")
+    assert "not a diagnosis" in page.inner_text(".notes")
+    shot(page, "reading-report")
+    page.click('#metric-pick button[data-metric="attention_drop"]')
+    assert page.get_attribute("#heat", "data-metric") == "attention_drop"
+    # exports: the JSON, and a standalone page with no script
+    with page.expect_download() as dl:
+        page.click("#dl-json")
+    exported = json.loads(open(dl.value.path(), encoding="utf-8").read())
+    assert len(exported["paragraphs"]) == n and exported["text"]["hash"] == rep["text"]["hash"]
+    with page.expect_download() as dl:
+        page.click("#dl-html")
+    html = open(dl.value.path(), encoding="utf-8").read()
+    assert "<script" not in html and "Why Bread Rises" in html and "Worth rewriting" in html
+    standalone = tmp_path / "report.html"
+    standalone.write_text(html, encoding="utf-8")
+    page.goto(standalone.as_uri())
+    shot(page, "reading-report-standalone")
+
+    # a second reader of the same text (stored the way the WebSocket stores it) -> side by side
+    from facial_feedback.reading import ReadingSession, ReportStore
+
+    store = ReportStore(f"{web_app.instance_path}/reading")
+    doc = store.text(rep["text"]["hash"])
+    rs = ReadingSession(doc, reader="Second reader")
+    for k in range(200):
+        rs.update({"time": k / 10, "faces": []}, paragraph=min(n - 1, k // 25))
+    store.save_report(rs.report())
+    page.goto(f"{live_server.url}/reading/{rep['text']['hash']}/compare")
+    heads = page.eval_on_selector_all("#cmp thead th a", "els => els.map(e => e.textContent)")
+    assert heads == ["Test reader", "Second reader"]
+    cells = page.eval_on_selector_all("#cmp td.cell", "els => els.map(e => e.textContent)")
+    assert len(cells) == 2 * n and all(c for c in cells)
+    shot(page, "reading-compare")
+    assert not page.js_errors, page.js_errors
+
+
+def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(page, live_server, web_app, browser):
+    """The clip has the eyes shut for about 5 s from 0.7 s (hand-counted in test_signals_video):
+    long eye closures through the live camera session; the rules are set by the user here."""
+    r = page.request.put(live_server.url + "/api/v1/wellbeing/rules",
+                         data=json.dumps({"eye_closures": 1, "eye_closure_min_s": 2.0}),
+                         headers={"Content-Type": "application/json"})
+    assert r.ok, r.text()
+    page.goto(live_server.url + "/wellbeing/")
+    assert "not a diagnosis" in page.inner_text("#principles")
+    assert page.input_value('input[name="eye_closures"]') == "1"
+    page.click("#start")
+    box = page.wait_for_selector('#suggestion[data-rule="eye_closures"]:not([hidden])', timeout=30000)
+    text = box.inner_text()
+    assert "eyes closed 1 time for over 2 s" in text and "not a diagnosis" in text, text
+    assert page.evaluate("() => window.ffWellbeing.shown[0].rule") == "eye_closures"
+    page.wait_for_function("() => window.ffWellbeing.results() > 20", timeout=20000)
+    shot(page, "wellbeing-suggestion")
+    # snooze: the message goes, the status says so
+    page.click("#snooze")
+    assert page.is_hidden("#suggestion")
+    page.wait_for_function("() => (window.ffWellbeing.latest() || {}).snoozed_for_s > 0", timeout=10000)
+    # the rules are the user's: saved from the form, validated
+    page.fill('input[name="yawns"]', "500")
+    page.click('#rules-form button[type="submit"]')
+    page.wait_for_selector("#rules-status.error")
+    assert "between 1 and 50" in page.inner_text("#rules-status")
+    page.fill('input[name="yawns"]', "4")
+    page.click('#rules-form button[type="submit"]')
+    page.wait_for_function("() => document.getElementById('rules-status').textContent === 'Saved.'")
+    page.click("#stop")
+
+    # history: per-minute rows written when the session ends; a new app on the same instance folder
+    from facial_feedback.web import create_app
+    from facial_feedback.web.wellbeing_pages import history
+
+    with web_app.app_context():
+        store = history()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not store.rows():
+        time.sleep(0.2)
+    rows = store.rows()
+    assert rows and sum(r["monitored_s"] for r in rows) > 3 and sum(r["suggestions"] for r in rows) >= 1
+    app2 = create_app({"TESTING": True, "ANALYZER": web_app.extensions["facial_feedback"].analyzer},
+                      instance_path=web_app.instance_path)
+    srv = LiveServer(app2)
+    try:
+        c = app2.test_client()
+        exp = c.get("/api/v1/wellbeing/export.json").get_json()
+        assert exp["minutes"] == rows and exp["rules"]["yawns"] == 4 and exp["rules"]["eye_closures"] == 1
+        page.goto(srv.url + "/wellbeing/history")
+        page.wait_for_selector("body[data-loaded='1']", timeout=10000)
+        screen = float(page.get_attribute("#day-chart", "data-screen"))
+        assert screen == pytest.approx(sum(r["screen_s"] for r in rows) / 60, abs=0.02)
+        assert float(page.get_attribute("#week-chart", "data-screen")) > 0
+        assert "breaks" in page.inner_text("#day-sum")
+        shot(page, "wellbeing-history")
+        with page.expect_download() as dl:
+            page.click("#export-csv")
+        got = list(csv.DictReader(io.StringIO(open(dl.value.path()).read())))
+        assert len(got) == len(rows) and float(got[0]["monitored_s"]) == rows[0]["monitored_s"]
+        with page.expect_download() as dl:
+            page.click("#export-json")
+        assert json.loads(open(dl.value.path()).read())["minutes"] == rows
+        page.once("dialog", lambda d: d.accept())
+        page.click("#delete-all")
+        page.wait_for_function("() => document.getElementById('hist-status').textContent === 'Everything deleted.'")
+        assert c.get("/api/v1/wellbeing/export.json").get_json()["minutes"] == []
+        assert store.rows() == [] and store.get_rules().yawns == 3
+    finally:
+        srv.close()
+        app2.extensions["facial_feedback"].jobs.shutdown()
+    assert not page.js_errors, page.js_errors
