@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Blueprint, Flask
 
@@ -53,6 +53,7 @@ class WebState:
     analyzer: Any
     jobs: Any
     nav: List[Tuple[str, str]] = field(default_factory=list)  # (label, endpoint)
+    openapi_paths: Dict[str, dict] = field(default_factory=dict)  # added by other blueprints
 
 
 def state(app: Optional[Flask] = None) -> WebState:
@@ -73,6 +74,14 @@ def same_origin() -> bool:
     if not origin or origin == "null" and request.method == "GET":
         return True
     return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def add_openapi_paths(app: Flask, paths: Dict[str, dict]) -> None:
+    """Describe a blueprint's /api/v1 routes in /api/v1/openapi.json (OpenAPI path items,
+    e.g. {"/api/v1/reading/texts": {"get": {...}}}). Routes left undescribed still appear,
+    with their view's docstring as the summary."""
+    for path, ops in paths.items():
+        app.extensions[EXT].openapi_paths.setdefault(path, {}).update(ops)
 
 
 def add_page(app: Flask, bp: Blueprint, label: str, endpoint: str, **register_kwargs) -> None:

@@ -12,6 +12,33 @@ def _err(desc):
 
 
 def spec(app: Flask) -> dict:
+    """The document: the core API described here, paths that other blueprints added with
+    facial_feedback.web.add_openapi_paths, and a generated entry (from the view's docstring,
+    marked x-generated) for any other /api/v1 route, so the document lists every route."""
+    doc = _core(app)
+    paths = doc["paths"]
+    web = app.extensions.get("facial_feedback")
+    for path, ops in (web.openapi_paths if web is not None else {}).items():
+        paths.setdefault(path, {}).update(ops)
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = rule.rule
+        for conv in ("<int:", "<path:", "<string:", "<"):
+            path = path.replace(conv, "{")
+        path = path.replace(">", "}")
+        view = app.view_functions.get(rule.endpoint)
+        summary = ((view.__doc__ or "").strip().splitlines() or [rule.endpoint])[0] if view else rule.endpoint
+        for m in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = paths.setdefault(path, {})
+            if m.lower() not in op:
+                op[m.lower()] = {"summary": summary, "x-generated": True,
+                                 "responses": {"200": {"description": "ok"}, "400": _err("Bad input"),
+                                               "404": _err("Not found")}}
+    return doc
+
+
+def _core(app: Flask) -> dict:
     from facial_feedback import types as fft
 
     emo_scores = {"type": "object", "properties": {k: {"type": "number"} for k in fft.EMOTIONS},
