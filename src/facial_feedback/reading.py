@@ -318,6 +318,7 @@ class _Rec:
     fatigue: Optional[float] = None
     frown: bool = False
     smiling: bool = False
+    eyes_shut: bool = False          # within a long eye closure (not a blink): not reading
     events: Tuple[str, ...] = ()
 
 
@@ -336,6 +337,7 @@ class ReadingSession:
         self._last_t: Optional[float] = None
         self._frown = False
         self._smiling = False
+        self._shut = False
         self._track: Optional[int] = None
         self.gaze_calibrated = False
 
@@ -378,13 +380,17 @@ class ReadingSession:
                 self._frown = True
             if e.get("track") == tid and e.get("type") == "smile":
                 self._smiling = True
+            if e.get("track") == tid and e.get("type") == "eye_closure":
+                self._shut = True
         for e in sess.get("events_ended") or []:
             if e.get("track") == tid and e.get("type") == "frown":
                 self._frown = False
             if e.get("track") == tid and e.get("type") == "smile":
                 self._smiling = False
+            if e.get("track") == tid and e.get("type") == "eye_closure":
+                self._shut = False
         if face is None:
-            self._frown = self._smiling = False
+            self._frown = self._smiling = self._shut = False
             self.recs.append(_Rec(t, dt, self.paragraph, False, False, False, events=tuple(evs)))
             return
         tr = next((x for x in sess.get("tracks") or [] if x.get("track_id") == tid), None) or {}
@@ -403,7 +409,8 @@ class ReadingSession:
             fatigue=None if (not fat or fat.get("abstain")) else fat.get("value"),
             # the signals' own frown/smile episodes count once they rest on this person's baseline
             # (before that they compare with population values: a broad face "smiles" all along)
-            frown=self._frown and personal, smiling=self._smiling and personal, events=tuple(evs)))
+            frown=self._frown and personal, smiling=self._smiling and personal,
+            eyes_shut=self._shut and bool(tr.get("eyes_closed", True)), events=tuple(evs)))
 
     # ---- the report ----------------------------------------------------------
     def report(self) -> dict:
@@ -471,7 +478,7 @@ def build_report(doc: Document, recs: Sequence[_Rec], cfg: ReadingConfig = Readi
         b = timeline.setdefault(sec, {"n": 0, "p": {}, "att": 0, "conf": 0.0, "int": 0.0, "fat": [], "present": 0})
         b["n"] += 1
         b["present"] += r.present
-        b["att"] += 1 if (r.present and r.on is not False) else 0
+        b["att"] += 1 if (r.present and r.on is not False and not r.eyes_shut) else 0
         b["conf"] += 0.5 * c["brow"] + 0.25 * c["tilt"] + 0.25 * c["squint"]
         b["int"] += 0.5 * c["smile"] + 0.5 * c["lean"]
         if r.fatigue is not None:
@@ -487,7 +494,7 @@ def build_report(doc: Document, recs: Sequence[_Rec], cfg: ReadingConfig = Readi
                 for k in ("brow", "tilt", "squint", "smile", "lean"):
                     target[k] += r.dt * c[k]
             # attention: the face there and on the screen (unknown gaze, e.g. a blink, is skipped)
-            if not r.present:
+            if not r.present or r.eyes_shut:
                 target["on_known"] += r.dt
             elif r.on is not None:
                 target["on_known"] += r.dt

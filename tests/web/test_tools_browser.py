@@ -14,6 +14,30 @@ from .conftest import LiveServer, shot
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def _demo_week(now: float):
+    """Per-minute rows for the 7 days up to now (UTC): 9:00-12:30 and 13:30-17:30 at the screen,
+    fatigue rising through each day, a break row every 75 minutes."""
+    import math
+
+    rows = []
+    day0 = int(now) // 86400 * 86400
+    for d in range(7):
+        base = day0 - d * 86400
+        for m in list(range(9 * 60, 12 * 60 + 30)) + list(range(13 * 60 + 30, 17 * 60 + 30)):
+            minute = base + m * 60
+            if minute > now - 120:
+                continue
+            x = (m - 9 * 60) / (8.5 * 60)
+            fat = min(1.0, 0.15 + 0.5 * x + 0.05 * math.sin(m / 7 + d))
+            ten = min(1.0, 0.2 + 0.15 * math.sin(m / 40 + d) + 0.1 * (d % 3) / 2)
+            rows.append({"minute": minute, "monitored_s": 60, "screen_s": 52 + (m % 5), "fatigue_sum": 50 * fat,
+                         "fatigue_s": 50, "tension_sum": 50 * ten, "tension_s": 50, "attention_sum": 45,
+                         "attention_s": 50, "blinks": 15, "eye_closures": int(fat > 0.6 and m % 9 == 0),
+                         "yawns": int(m % 37 == 0), "look_aways": 2, "breaks": int(m % 75 == 0),
+                         "suggestions": int(fat > 0.6 and m % 30 == 0)})
+    return rows
+
+
 def _read_paragraph(page, i, dwell_s):
     page.evaluate("""i => { const el = document.querySelector('#text .para[data-i="' + i + '"]');
         window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3 + 4); }""", i)
@@ -151,6 +175,19 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
         with page.expect_download() as dl:
             page.click("#export-json")
         assert json.loads(open(dl.value.path()).read())["minutes"] == rows
+        # a week of working days (made-up aggregates, as the monitor writes them) for the charts
+        n_demo = store.add(_demo_week(time.time()))
+        page.reload()
+        page.wait_for_selector("body[data-loaded='1']", timeout=10000)
+        assert float(page.get_attribute("#week-chart", "data-screen")) > 60 * 20
+        # the day before: a full working day
+        page.evaluate("""() => { const d = document.getElementById('day'); const t = new Date(d.value + 'T12:00:00');
+            t.setDate(t.getDate() - 1); d.value = t.toISOString().slice(0, 10); delete document.body.dataset.loaded;
+            d.dispatchEvent(new Event('change')); }""")
+        page.wait_for_selector("body[data-loaded='1']", timeout=10000)
+        assert float(page.get_attribute("#day-chart", "data-screen")) > 300
+        shot(page, "wellbeing-history-week")
+        assert len(c.get("/api/v1/wellbeing/export.json").get_json()["minutes"]) >= n_demo
         page.once("dialog", lambda d: d.accept())
         page.click("#delete-all")
         page.wait_for_function("() => document.getElementById('hist-status').textContent === 'Everything deleted.'")

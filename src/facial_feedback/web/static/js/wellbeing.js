@@ -101,8 +101,7 @@
   $("start").addEventListener("click", function () { cam.start(); });
   $("stop").addEventListener("click", function () { cam.stop(); });
   $("dismiss").addEventListener("click", function () { $("suggestion").hidden = true; });
-  $("snooze").addEventListener("click", function (e) {
-    if (e.target.id === "snooze-min") return;
+  $("snooze").addEventListener("click", function () {
     cam.send({ type: "snooze", minutes: +$("snooze-min").value || 15 });
     $("suggestion").hidden = true;
   });

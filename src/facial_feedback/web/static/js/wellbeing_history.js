@@ -22,7 +22,7 @@
     charts[id] = new Chart($(id), {
       data: { labels: labels, datasets: [
         { type: "bar", label: opts.screenLabel, yAxisID: "t", data: bins.map(opts.screen), backgroundColor: "#3b82f680" },
-        { type: "bar", label: "breaks taken", yAxisID: "n", data: bins.map(function (b) { return b.breaks; }), backgroundColor: "#4cc38a" },
+        { type: "bar", label: "breaks taken (count)", yAxisID: "n", data: bins.map(function (b) { return b.breaks; }), backgroundColor: "#4cc38a" },
         { type: "line", label: "fatigue", yAxisID: "v", data: bins.map(function (b) { return b.fatigue; }),
           borderColor: "#9b8cff", backgroundColor: "#9b8cff", spanGaps: true, pointRadius: 2 },
         { type: "line", label: "tension", yAxisID: "v", data: bins.map(function (b) { return b.tension; }),
@@ -33,7 +33,9 @@
         scales: {
           t: { position: "left", beginAtZero: true, title: { display: true, text: opts.screenLabel } },
           v: { position: "right", min: 0, max: 1, title: { display: true, text: "level 0-1" }, grid: { drawOnChartArea: false } },
-          n: { display: false, beginAtZero: true, suggestedMax: 4 },
+          // breaks (a count) on their own hidden axis: bars at most half the height
+          n: { display: false, beginAtZero: true,
+               max: Math.max(4, 2 * Math.max.apply(null, bins.map(function (b) { return b.breaks; }).concat([0]))) },
         },
         plugins: { legend: { position: "bottom", labels: { boxWidth: 10 } } },
       },
