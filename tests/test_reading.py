@@ -166,3 +166,19 @@ def test_report_store_keys_by_text_hash(tmp_path):
         store.report("../../etc", ids[0])
     store.delete_report(doc.hash, ids[0])
     assert len(store.reports(doc.hash)) == 1
+
+
+def test_a_long_eye_closure_is_not_reading():
+    doc = parse_text("One two three.\n\nFour five six.", "a.txt")
+    rs = ReadingSession(doc)
+    face = {"box": [0, 0, 100, 100], "track_id": 1, "signals": {"quality": 1.0}}
+    for i in range(40):
+        t = i / 10
+        started = [{"type": "eye_closure", "track": 1, "onset": 1.0}] if i == 20 else []
+        ended = [{"type": "eye_closure", "track": 1, "onset": 1.0, "duration": 2.5}] if i == 35 else []
+        tr = {"track_id": 1, "on_screen": None if 10 <= i < 35 else True, "eyes_closed": 10 <= i < 35}
+        rs.update({"time": t, "faces": [face], "session": {"events_started": started, "events_ended": ended,
+                                                          "tracks": [tr]}}, paragraph=0)
+    p = rs.report()["paragraphs"][0]
+    # 1.0-2.0 s: eyes closing, not yet a confirmed closure (unknown, skipped); 2.0-3.5 s: shut = not reading
+    assert p["attention"] == pytest.approx(1.4 / 2.9, abs=0.02)

@@ -100,14 +100,21 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     store = ReportStore(f"{web_app.instance_path}/reading")
     doc = store.text(rep["text"]["hash"])
     rs = ReadingSession(doc, reader="Second reader")
-    for k in range(200):
-        rs.update({"time": k / 10, "faces": []}, paragraph=min(n - 1, k // 25))
+    for k in range(300):   # 30 s, frames as the camera session sends them: brows lowered on ¶4, away on ¶6
+        p = min(n - 1, k // 40)
+        face = {"box": [100, 100, 200, 200], "track_id": 1,
+                "signals": {"brow_height": 0.2 if p == 3 else 0.24, "head_tilt": 2.0, "eye_open_left": 0.15,
+                            "eye_open_right": 0.15, "smile": 0.1, "iod_px": 60.0, "quality": 0.9, "on_screen": True}}
+        track = {"track_id": 1, "on_screen": p != 5 or k % 40 < 20, "eyes_closed": False,
+                 "fatigue": {"value": 0.1 + k / 1000, "abstain": False}}
+        rs.update({"time": k / 10, "faces": [face], "session": {"tracks": [track]}}, paragraph=p)
     store.save_report(rs.report())
     page.goto(f"{live_server.url}/reading/{rep['text']['hash']}/compare")
     heads = page.eval_on_selector_all("#cmp thead th a", "els => els.map(e => e.textContent)")
     assert heads == ["Test reader", "Second reader"]
     cells = page.eval_on_selector_all("#cmp td.cell", "els => els.map(e => e.textContent)")
-    assert len(cells) == 2 * n and all(c for c in cells)
+    assert len(cells) == 2 * n and all(c and c != "–" for c in cells), cells
+    assert cells[2 * 3 + 1] == "50%"      # the second reader's lowered brows on ¶4
     shot(page, "reading-compare")
     assert not page.js_errors, page.js_errors
 
