@@ -107,12 +107,14 @@ def main(argv=None) -> int:
                 cpu0 = _cpu_s()
                 start = page.evaluate("() => ({n: window.ffLive.cam.results, k: window.ffLive.cam.latencies.length,"
                                       " e: window.ffLive.cam.encodeMs.length, w: window.ffLive.cam.waitMs.length,"
-                                      " s: window.ffLive.cam.serverMs.length, t: performance.now()})")
+                                      " s: window.ffLive.cam.serverMs.length, r: window.ffLive.cam.roundTripMs.length,"
+                                      " d: window.ffLive.cam.drawMs.length, t: performance.now()})")
                 time.sleep(args.seconds)
                 cpu1 = _cpu_s()
                 end = page.evaluate("""() => ({n: window.ffLive.cam.results, t: performance.now(),
                     lat: window.ffLive.cam.latencies, srv: window.ffLive.cam.serverMs,
                     enc: window.ffLive.cam.encodeMs, wait: window.ffLive.cam.waitMs, timings: window.ffLive.cam.lastTimings,
+                    rt: window.ffLive.cam.roundTripMs, draw: window.ffLive.cam.drawMs,
                     w: document.getElementById('video').videoWidth, h: document.getElementById('video').videoHeight,
                     faces: window.ffLive.lastResult().faces.length})""")
                 if args.screenshot:
@@ -131,6 +133,8 @@ def main(argv=None) -> int:
         "latency_ms_median": round(statistics.median(lat), 1), "latency_ms_p90": round(pct(lat, 0.9), 1),
         "server_ms_median": round(statistics.median(end["srv"][start["s"]:]), 1),
         "encode_ms_median": round(statistics.median(end["enc"][start["e"]:]), 1),
+        "round_trip_ms_median": round(statistics.median(end["rt"][start["r"]:]), 1),
+        "draw_ms_median": round(statistics.median(end["draw"][start["d"]:]), 1),
         "wait_for_camera_ms_median": round(statistics.median(end["wait"][start["w"]:] or [0]), 1),
         "last_server_timings_ms": end["timings"],
         "server_cpu_ms_per_frame": round((cpu1 - cpu0) * 1000.0 / max(n, 1), 1),

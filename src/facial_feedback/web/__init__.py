@@ -42,7 +42,8 @@ DEFAULT_CONFIG = {
     "JOB_WORKERS": 1,
     # Keep finished jobs' outputs this many; older finished jobs are deleted first.
     "MAX_JOBS_KEPT": 50,
-    "SOCK_SERVER_OPTIONS": {"max_message_size": 4 * 1024 * 1024, "ping_interval": 25},
+    # receive_bytes: read a whole frame (a 30-60 KB JPEG) in one or two socket reads, not 4 KB ones.
+    "SOCK_SERVER_OPTIONS": {"max_message_size": 4 * 1024 * 1024, "ping_interval": 25, "receive_bytes": 256 * 1024},
     # Analyzer keyword arguments (e.g. {"max_faces": 4}), passed through as they are.
     "ANALYZER_OPTIONS": {},
 }

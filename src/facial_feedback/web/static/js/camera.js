@@ -43,6 +43,8 @@
       this.serverMs = [];
       this.encodeMs = [];            // capture + JPEG encoding, per frame
       this.waitMs = [];              // reply -> next frame captured (waiting for the camera)
+      this.roundTripMs = [];         // frame sent -> reply received (network + server)
+      this.drawMs = [];              // reply received -> overlay drawn (parse, draw, page updates)
       this.doneTimes = [];           // performance.now() of the last results, for fps
       this.startedAt = performance.now();
     }
@@ -183,6 +185,7 @@
     }
 
     _onMessage(ev) {
+      const tMsg = performance.now();
       if (typeof ev.data !== "string") return;
       let msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -200,7 +203,11 @@
         const lat = pending ? performance.now() - pending.t0 : null;
         if (lat != null) { this.latencies.push(lat); if (this.latencies.length > 2000) this.latencies.shift(); }
         this.serverMs.push(msg.server_ms); if (this.serverMs.length > 2000) this.serverMs.shift();
-        if (pending && pending.tSent) { this.encodeMs.push(pending.tSent - pending.t0); if (this.encodeMs.length > 2000) this.encodeMs.shift(); }
+        if (pending && pending.tSent) {
+          this.encodeMs.push(pending.tSent - pending.t0); if (this.encodeMs.length > 2000) this.encodeMs.shift();
+          this.roundTripMs.push(tMsg - pending.tSent); if (this.roundTripMs.length > 2000) this.roundTripMs.shift();
+        }
+        this.drawMs.push(performance.now() - tMsg); if (this.drawMs.length > 2000) this.drawMs.shift();
         this._tReply = performance.now();
         this.results++;
         this.doneTimes.push(performance.now()); if (this.doneTimes.length > 200) this.doneTimes.shift();
