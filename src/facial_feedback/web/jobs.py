@@ -12,7 +12,6 @@ Results are streamed to disk frame by frame: a long video needs the memory of a 
 """
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -211,8 +210,7 @@ class JobManager:
                 j = self._jobs.get(job_id)
                 if j is not None:
                     self._remove_upload(j)
-            self._update(job_id, status="failed", error=describe_error(e), finished=time.time(),
-                         fps=None if not self.get(job_id) else self.get(job_id).get("fps"))
+            self._update(job_id, status="failed", error=describe_error(e), finished=time.time())
             return
         if cancel.is_set():
             return
