@@ -49,6 +49,50 @@ def register(app) -> None:
     add_page(app, bp, "Reading", "reading.index")
     app.register_blueprint(api)
     app.register_blueprint(ws_bp)
+    try:
+        from . import add_openapi_paths
+    except ImportError:  # an app without the OpenAPI hook
+        return
+    add_openapi_paths(app, OPENAPI)
+
+
+def _op(summary, ok="ok", errors=(), **extra):
+    resp = {"200" if "201" not in extra.get("codes", ()) else "201": {"description": ok}}
+    for code, why in errors:
+        resp[str(code)] = {"description": why, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {"summary": summary, "tags": ["reading"], "responses": resp}
+
+
+_HASH = {"name": "text_hash", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+_RID = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
+OPENAPI = {
+    "/api/v1/reading/texts": {
+        "get": _op("Texts stored on this machine (with their report counts) and the sample texts"),
+        "post": dict(_op("Add a text to read: JSON {text, filename?, title?} or a multipart 'file' (.txt, .md, .html; "
+                         "HTML is reduced to its text)", "the parsed text {hash, title, paragraphs}",
+                         [(400, "Empty or unreadable text"), (415, "Not .txt, .md or .html")], codes=("201",)),
+                     requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                         "text": {"type": "string"}, "filename": {"type": "string"}, "title": {"type": "string"}},
+                         "required": ["text"]}}, "multipart/form-data": {"schema": {"type": "object", "properties": {
+                             "file": {"type": "string", "format": "binary"}}}}}}),
+    },
+    "/api/v1/reading/texts/{text_hash}": {
+        "parameters": [_HASH],
+        "get": _op("One text: {hash, title, paragraphs: [{text, kind, words}]}", errors=[(404, "Unknown text")]),
+    },
+    "/api/v1/reading/texts/{text_hash}/reports": {
+        "parameters": [_HASH],
+        "get": _op("Every reader's report of this text (per-paragraph time, re-reads, look-aways, attention, "
+                   "confusion and interest cues, fatigue, confidence; timeline; passages)",
+                   errors=[(404, "Unknown text")]),
+    },
+    "/api/v1/reading/texts/{text_hash}/reports/{rid}": {
+        "parameters": [_HASH, _RID],
+        "delete": {"summary": "Delete one report", "tags": ["reading"],
+                   "responses": {"204": {"description": "deleted"}, "404": {"description": "Unknown report"}}},
+    },
+}
 
 
 @bp.before_request

@@ -70,6 +70,37 @@ def register(app) -> None:
     add_page(app, bp, "Wellbeing", "wellbeing.index")
     app.register_blueprint(api)
     app.register_blueprint(ws_bp)
+    try:
+        from . import add_openapi_paths
+    except ImportError:  # an app without the OpenAPI hook
+        return
+    add_openapi_paths(app, OPENAPI)
+
+
+def _ok(summary, desc="ok", **extra):
+    return dict({"summary": summary, "tags": ["wellbeing"], "responses": {"200": {"description": desc}}}, **extra)
+
+
+OPENAPI = {
+    "/api/v1/wellbeing/rules": {
+        "get": _ok("The monitor's rules and thresholds {rules, defaults, labels}"),
+        "put": dict(_ok("Change some or all rules (validated: 400 names the allowed range)"),
+                    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}},
+                    responses={"200": {"description": "the saved rules"}, "400": {"description": "Unknown setting or out of range"}}),
+    },
+    "/api/v1/wellbeing/history": {
+        "get": _ok("Binned history: range=day (15-minute bins of the local day containing 'end') or week (7 days "
+                   "by day); tz = minutes east of UTC. Per bin: monitored and screen minutes, mean fatigue, "
+                   "tension, attention, breaks, suggestions, blinks, eye closures, yawns, look-aways",
+                   parameters=[{"name": "range", "in": "query", "schema": {"enum": ["day", "week"]}},
+                               {"name": "end", "in": "query", "schema": {"type": "number"}},
+                               {"name": "tz", "in": "query", "schema": {"type": "number"}}]),
+        "delete": {"summary": "Delete everything: every per-minute row and the rules", "tags": ["wellbeing"],
+                   "responses": {"204": {"description": "deleted"}}},
+    },
+    "/api/v1/wellbeing/export.json": {"get": _ok("Export everything as JSON: {rules, minutes: [per-minute rows]}")},
+    "/api/v1/wellbeing/export.csv": {"get": _ok("Export every per-minute row as CSV")},
+}
 
 
 @bp.before_request
