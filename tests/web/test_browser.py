@@ -117,6 +117,11 @@ def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
     page.fill("#every", "2")
     page.set_input_files("#file", str(src))
     page.wait_for_selector("li.job", timeout=15000)
+    try:  # catch the bar part-way (the clip is short: this may miss, and that is fine)
+        page.wait_for_function("""() => { const b = document.querySelector('li.job .progress');
+            const v = b && +b.getAttribute('aria-valuenow'); return v > 0 && v < 100; }""", timeout=8000)
+    except Exception:
+        pass
     shot(page, "video-running")
     job = page.wait_for_selector('li.job[data-status="done"]', timeout=120000)
     assert "100%" in job.inner_text() and "fps" in job.inner_text()
