@@ -338,6 +338,9 @@ def test_deleting_a_running_job_cancels_it(client, web_app):
         time.sleep(0.05)
     j = jobs.get(job["id"])
     assert j["status"] == "running" and j["frames_done"] < j["frames_total"]
+    # results of an unfinished job: 409, saying so
+    assert "not ready" in assert_error(client.get(f"/api/v1/jobs/{job['id']}/results.csv"), 409)
+    assert_error(client.get(f"/api/v1/jobs/{job['id']}/timeline"), 409)
     assert client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204
     assert not os.path.exists(os.path.join(jobs.root, job["id"]))
     # the worker is free again: the next job runs to the end
