@@ -122,6 +122,11 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
 def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(page, live_server, web_app, browser):
     """The clip has the eyes shut for about 5 s from 0.7 s (hand-counted in test_signals_video):
     long eye closures through the live camera session; the rules are set by the user here."""
+    from facial_feedback.web.wellbeing_pages import history
+
+    with web_app.app_context():
+        store = history()
+    before = sum(r["suggestions"] for r in store.rows())   # other tests may have used the same app
     r = page.request.put(live_server.url + "/api/v1/wellbeing/rules",
                          data=json.dumps({"eye_closures": 1, "eye_closure_min_s": 2.0}),
                          headers={"Content-Type": "application/json"})
@@ -152,15 +157,12 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
 
     # history: per-minute rows written when the session ends; a new app on the same instance folder
     from facial_feedback.web import create_app
-    from facial_feedback.web.wellbeing_pages import history
 
-    with web_app.app_context():
-        store = history()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not store.rows():
+    while time.monotonic() < deadline and sum(r["suggestions"] for r in store.rows()) < 1 + before:
         time.sleep(0.2)
     rows = store.rows()
-    assert rows and sum(r["monitored_s"] for r in rows) > 3 and sum(r["suggestions"] for r in rows) >= 1
+    assert sum(r["monitored_s"] for r in rows) > 3 and sum(r["suggestions"] for r in rows) >= 1 + before
     app2 = create_app({"TESTING": True, "ANALYZER": web_app.extensions["facial_feedback"].analyzer},
                       instance_path=web_app.instance_path)
     srv = LiveServer(app2)
