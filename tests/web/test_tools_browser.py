@@ -131,6 +131,11 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
                          data=json.dumps({"eye_closures": 1, "eye_closure_min_s": 2.0}),
                          headers={"Content-Type": "application/json"})
     assert r.ok, r.text()
+    # the browser's notifications, recorded (permission granted)
+    page.add_init_script("""window.__notes = []; window.Notification = class {
+        constructor(title, o) { window.__notes.push([title, o.body]); }
+        static get permission() { return 'granted'; }
+        static requestPermission() { return Promise.resolve('granted'); } };""")
     page.goto(live_server.url + "/wellbeing/")
     assert "not a diagnosis" in page.inner_text("#principles")
     assert page.input_value('input[name="eye_closures"]') == "1"
@@ -139,6 +144,8 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
     text = box.inner_text()
     assert "eyes closed 1 time for over 2 s" in text and "not a diagnosis" in text, text
     assert page.evaluate("() => window.ffWellbeing.shown[0].rule") == "eye_closures"
+    notes = page.evaluate("() => window.__notes")
+    assert len(notes) == 1 and "eyes are closing" in notes[0][0] and "eyes closed 1 time" in notes[0][1], notes
     page.wait_for_function("() => window.ffWellbeing.results() > 20", timeout=20000)
     shot(page, "wellbeing-suggestion")
     # snooze: the message goes, the status says so
@@ -206,3 +213,31 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
         srv.close()
         app2.extensions["facial_feedback"].jobs.shutdown()
     assert not page.js_errors, page.js_errors
+
+
+def test_tool_pages_fit_a_phone_sized_window(browser, live_server, web_app):
+    from facial_feedback.reading import ReadingSession, ReportStore, sample_texts
+
+    doc = sample_texts()[0]["doc"]
+    store = ReportStore(f"{web_app.instance_path}/reading")
+    store.save_text(doc)
+    rs = ReadingSession(doc, reader="phone")
+    for k in range(60):
+        rs.update({"time": k / 10, "faces": []}, paragraph=min(len(doc.paragraphs) - 1, k // 10))
+    rid = store.save_report(rs.report())
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path, name in [("/reading/", "reading-index"), (f"/reading/{doc.hash}", "reading-read"),
+                       (f"/reading/{doc.hash}/report/{rid}", "reading-report-phone"),
+                       (f"/reading/{doc.hash}/compare", None), ("/wellbeing/", "wellbeing-phone"),
+                       ("/wellbeing/history", None)]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
+        if name:
+            shot(page, name)
+    ctx.close()
+    assert not errors, errors
