@@ -17,6 +17,7 @@ This is a prompt to rest, not a measurement of health and not a diagnosis.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -433,9 +434,15 @@ class HistoryStore:
                       + ", ".join(f"{k} REAL NOT NULL DEFAULT 0" for k in _SUMS) + ")")
             c.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
-    def _conn(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _conn(self):
+        """A connection for one operation: committed (or rolled back) and closed at the end."""
         c = sqlite3.connect(self.path, timeout=10)
-        return c
+        try:
+            with c:
+                yield c
+        finally:
+            c.close()
 
     def add(self, rows: Iterable[Mapping[str, float]]) -> int:
         rows = list(rows)

@@ -60,6 +60,14 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     page.fill("#reader", "Test reader")
     page.click("#start")
     page.wait_for_function("() => window.ffReading.results() > 3", timeout=20000)
+    # a gaze calibration (five dots): the video's face does not follow them, so it is refused
+    # and the page keeps the reading position
+    page.click("#calibrate")
+    page.wait_for_selector("#calib:not([hidden])")
+    page.wait_for_selector("#calib", state="hidden", timeout=15000)
+    page.wait_for_function("() => /reading position/.test(document.getElementById('status').textContent)",
+                           timeout=10000)
+    assert page.evaluate("() => window.ffReading.source()") == "viewport"
     order = list(range(n)) + [2]          # read through, then go back to paragraph 3: a re-read
     for i in order:
         _read_paragraph(page, i, 1.0)

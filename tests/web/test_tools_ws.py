@@ -106,3 +106,24 @@ def test_tool_sockets_refuse_other_sites(live_server):
     for path in ("/ws/wellbeing", "/ws/reading/0123456789abcdef"):
         with pytest.raises(ConnectionError):
             Client.connect(live_server.url.replace("http", "ws") + path, headers={"Origin": "http://evil.example"})
+
+
+def test_gaze_calibration_fit_accepts_a_consistent_gaze():
+    from facial_feedback.web.reading_pages import _fit
+
+    class Sess:
+        signals = type("S", (), {"calibration": None})()
+
+    pts = [(0.1, 0.1), (0.9, 0.1), (0.5, 0.5), (0.1, 0.9), (0.9, 0.9)]
+    # gaze angles an affine map away from the screen points (yaw right, pitch down the page)
+    calib = {"samples": {p: [(40 * p[0] - 20 + d, 12 - 24 * p[1] + d) for d in (-0.3, 0, 0.3)] for p in pts},
+             "map": None, "point": None}
+    sess = Sess()
+    msg = _fit(calib, sess)
+    assert msg["ok"] and msg["rms"] < 0.01 and "paragraph under your gaze" in msg["message"]
+    x, y = calib["map"].to_screen(40 * 0.3 - 20, 12 - 24 * 0.7)
+    assert (round(x, 2), round(y, 2)) == (0.3, 0.7)
+    assert sess.signals.calibration is calib["map"]
+    # a gaze that does not move with the dots is refused
+    calib = {"samples": {p: [(1.0, 2.0)] * 4 for p in pts}, "map": None, "point": None}
+    assert not _fit(calib, Sess())["ok"] and calib["map"] is None
