@@ -65,8 +65,10 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     page.click("#calibrate")
     page.wait_for_selector("#calib:not([hidden])")
     page.wait_for_selector("#calib", state="hidden", timeout=15000)
-    page.wait_for_function("() => /reading position/.test(document.getElementById('status').textContent)",
-                           timeout=10000)
+    page.wait_for_function("() => window.ffReading.calibration() !== null", timeout=10000)
+    cal = page.evaluate("() => window.ffReading.calibration()")
+    assert not cal["ok"] and "reading position" in cal["message"], cal
+    assert "reading position" in page.inner_text("#status")
     assert page.evaluate("() => window.ffReading.source()") == "viewport"
     order = list(range(n)) + [2]          # read through, then go back to paragraph 3: a re-read
     for i in order:

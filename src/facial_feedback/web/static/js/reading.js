@@ -11,6 +11,7 @@
   let current = null, source = "viewport", sent = "unset";
   let calibrated = false, gazeHist = [];
   let results = 0, lastResult = null;
+  let calibMsg = null, holdStatusUntil = 0;   // the calibration's answer stays readable a while
 
   // ---- the reading position ------------------------------------------------------------
   const visible = new Set();
@@ -85,7 +86,7 @@
       if (calib.active && calib.point) calib.seen++;
       const face = (r.faces || []).length > 0;
       root.dataset.face = face ? "1" : "0";
-      if (results % 15 === 0 && !calib.active) {
+      if (results % 15 === 0 && !calib.active && performance.now() > holdStatusUntil) {
         statusEl.textContent = face ? "Reading… (the camera follows your face; nothing is stored but the summary)"
                                     : "No face in view: the page counts this as looking away.";
       }
@@ -94,6 +95,8 @@
       if (m.type === "report") { cam.stop(); statusEl.textContent = "Report ready."; location.href = m.url; }
       else if (m.type === "calibrated") {
         calibrated = !!m.ok;
+        calibMsg = m;
+        holdStatusUntil = performance.now() + 8000;
         statusEl.textContent = m.message;
         statusEl.className = "status" + (m.ok ? "" : " error");
       }
@@ -144,6 +147,7 @@
   window.ffReading = {
     cam: cam, paragraphs: paras.length,
     current: function () { return current; }, source: function () { return source; },
+    calibration: function () { return calibMsg; },
     results: function () { return results; }, lastResult: function () { return lastResult; },
   };
   if (new URLSearchParams(location.search).has("autostart")) cam.start();
