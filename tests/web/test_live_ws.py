@@ -102,3 +102,29 @@ def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
     assert replies and all(r["type"] == "result" for r in replies)
     assert len(replies) < len(jpegs)
     assert len(replies) + sum(r["dropped"] for r in replies) == len(jpegs)
+
+
+def test_two_clients_each_have_their_own_session(live_server):
+    import threading
+
+    from simple_websocket import Client
+
+    jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 8)
+    out = {}
+
+    def client(name):
+        c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+        c.receive(timeout=10)  # hello
+        out[name] = [ask(c, j)["result"] for j in jpegs]
+        c.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for name in ("a", "b"):
+        res = out[name]
+        assert len(res) == 8 and all(len(r["faces"]) == 1 for r in res)
+        assert {r["faces"][0]["track_id"] for r in res} == {1}  # each session numbers its own tracks
+        assert res[0]["time"] < 1.0  # each session's clock starts at its own start
