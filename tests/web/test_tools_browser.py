@@ -73,7 +73,7 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     order = list(range(n)) + [2]          # read through, then go back to paragraph 3: a re-read
     for i in order:
         _read_paragraph(page, i, 1.0)
-    shot(page, "reading-page")
+    page.screenshot(path=str(shot(page, "reading-page")))   # the window as the reader sees it
     page.click("#finish")
     page.wait_for_url("**/report/**", timeout=20000)
     page.wait_for_selector("#heat .hpara")

@@ -72,8 +72,19 @@
     if (cam.send({ type: "reading", paragraph: current, source: source })) sent = key;
   }
 
+  // room above the text, so that the first paragraph too can sit at the reading line
+  // (the last ones get it from the space after the text)
+  const article = $("text");
+  function makeRoom() {
+    article.style.paddingTop = "0px";
+    const top = paras.length ? paras[0].getBoundingClientRect().top + window.scrollY : 0;
+    const pad = Math.max(0, window.innerHeight / 3 - top + 6);
+    article.style.paddingTop = pad + "px";
+    schedule();
+  }
+  makeRoom();
   window.addEventListener("scroll", schedule, { passive: true });
-  window.addEventListener("resize", schedule);
+  window.addEventListener("resize", makeRoom);
   document.addEventListener("visibilitychange", schedule);
 
   // ---- the camera session ----------------------------------------------------------------
@@ -87,6 +98,7 @@
       const face = (r.faces || []).length > 0;
       root.dataset.face = face ? "1" : "0";
       if (results % 15 === 0 && !calib.active && performance.now() > holdStatusUntil) {
+        statusEl.className = "status running";
         statusEl.textContent = face ? "Reading… (the camera follows your face; nothing is stored but the summary)"
                                     : "No face in view: the page counts this as looking away.";
       }
