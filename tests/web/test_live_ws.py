@@ -127,4 +127,4 @@ def test_two_clients_each_have_their_own_session(live_server):
         res = out[name]
         assert len(res) == 8 and all(len(r["faces"]) == 1 for r in res)
         assert {r["faces"][0]["track_id"] for r in res} == {1}  # each session numbers its own tracks
-        assert res[0]["time"] < 1.0  # each session's clock starts at its own start
+        assert res[0]["time"] < 5.0  # each session's clock starts at its own start
