@@ -178,6 +178,7 @@ def test_video_job_runs_to_done(client, web_app):
     assert r.status_code == 200 and r.mimetype == "video/webm" and r.data[:4] == b"\x1a\x45\xdf\xa3"
 
     tl = client.get(j["urls"]["timeline"] + "?points=20").get_json()
+    assert client.get(j["urls"]["timeline"] + "?points=20").get_json() == tl  # the cached copy
     assert [t["track_id"] for t in tl["tracks"]] == [1]
     tr = tl["tracks"][0]
     assert 1 <= len(tr["time"]) <= 21 and set(tr["emotions"]) == set(EMOTIONS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 
@@ -238,6 +239,9 @@ def job_timeline(job_id):
         points = max(10, min(5000, int(request.args.get("points", "600"))))
     except ValueError:
         raise ApiError(400, "'points' must be a whole number.")
+    cache = os.path.join(os.path.dirname(path), f"timeline-{points}.json")
+    if os.path.exists(cache):  # a finished job's results do not change: read a long CSV once
+        return send_file(cache, mimetype="application/json")
     duration = float(job.get("duration") or 0.0)
     bucket = duration / points if duration > 0 else 0.0
     tracks: dict = {}
@@ -263,4 +267,9 @@ def job_timeline(job_id):
             for k, v in zip(fft.EMOTIONS, s):
                 series[k].append(round(v / n, 4))
         out.append({"track_id": int(tid) if tid.lstrip("-").isdigit() else tid, "time": ts, "emotions": series})
-    return jsonify({"job": job_id, "emotions": list(fft.EMOTIONS), "duration": duration, "tracks": out})
+    body = {"job": job_id, "emotions": list(fft.EMOTIONS), "duration": duration, "tracks": out}
+    tmp = cache + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(body, f, separators=(",", ":"))
+    os.replace(tmp, cache)
+    return jsonify(body)
