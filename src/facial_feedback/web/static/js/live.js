@@ -136,7 +136,9 @@
     if (st.abstain) return chip(name, "not sure", "The face is missing or poorly seen.", "abstain");
     const conf = typeof st.confidence === "number" ? ` · ${Math.round(st.confidence * 100)}% sure` : "";
     const cues = (st.cues || []).join("; ");
-    return chip(name, `${st.level}${conf}`, cues ? "Cues: " + cues : "", "level-" + st.level);
+    // colour only what may need attention: low attention, high fatigue or tension
+    const watch = name === "attention" ? { low: "warn", moderate: "" } : { high: "warn", moderate: "mild" };
+    return chip(name, `${st.level}${conf}`, cues ? "Cues: " + cues : "", watch[st.level] || "");
   }
 
   function eventText(e) {
