@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -90,8 +90,17 @@ class FaceDetector:
             out.append((bb.xmin * w, bb.ymin * h, bb.width * w, bb.height * h, float(d.score[0])))
         return out
 
-    def detect(self, rgb: np.ndarray, tiles: bool = True) -> List[Detection]:
-        """Faces in an RGB image; tiles=False skips the small-face pass (video refreshes)."""
+    def passes(self, height: int, width: int, tiles: bool = True) -> List[Optional[Tuple[int, int]]]:
+        """The detector runs that make up one full search of an image this size:
+        None = the whole image on a border, (x, y) = the tile with that corner."""
+        out: List[Optional[Tuple[int, int]]] = [None]
+        if tiles and max(height, width) > self.config.tile_above:
+            t, ov = self.config.tile, self.config.tile_overlap
+            out += [(tx, ty) for ty in tile_origins(height, t, ov) for tx in tile_origins(width, t, ov)]
+        return out
+
+    def detect_pass(self, rgb: np.ndarray, which: Optional[Tuple[int, int]]) -> List[Detection]:
+        """One run of passes(): boxes in the image's pixels, before merging."""
         cfg = self.config
         H, W = rgb.shape[:2]
         dets: List[Detection] = []
@@ -102,23 +111,29 @@ class FaceDetector:
             if s >= cfg.min_score and x1 - x0 > 2 and y1 - y0 > 2:
                 dets.append(Detection(Box(x0, y0, x1 - x0, y1 - y0), s))
 
-        # 1. whole image on a border, so a face touching the edges still looks like a face.
-        p = int(round(cfg.pad * max(H, W)))
-        padded = np.zeros((H + 2 * p, W + 2 * p, 3), np.uint8)
-        padded[p:p + H, p:p + W] = rgb
-        for x, y, bw, bh, s in self._run(padded):
-            add(x, y, bw, bh, s, -p, -p)
-        # 2. tiles for small faces.
-        if tiles and max(H, W) > cfg.tile_above:
-            t = cfg.tile
-            for ty in tile_origins(H, t, cfg.tile_overlap):
-                for tx in tile_origins(W, t, cfg.tile_overlap):
-                    crop = rgb[ty:ty + t, tx:tx + t]
-                    for x, y, bw, bh, s in self._run(crop):
-                        # a box cut by the tile edge is a partial face: another tile has it whole
-                        cut = (x < 1 and tx > 0) or (y < 1 and ty > 0) or \
-                              (x + bw > crop.shape[1] - 1 and tx + t < W) or \
-                              (y + bh > crop.shape[0] - 1 and ty + t < H)
-                        if not cut:
-                            add(x, y, bw, bh, s, tx, ty)
-        return nms(dets, cfg.nms_iou)
+        if which is None:
+            # the whole image on a border, so a face touching the edges still looks like a face
+            p = int(round(cfg.pad * max(H, W)))
+            padded = np.zeros((H + 2 * p, W + 2 * p, 3), np.uint8)
+            padded[p:p + H, p:p + W] = rgb
+            for x, y, bw, bh, s in self._run(padded):
+                add(x, y, bw, bh, s, -p, -p)
+            return dets
+        # a tile, for faces too small to see in the whole image
+        tx, ty = which
+        t = cfg.tile
+        crop = rgb[ty:ty + t, tx:tx + t]
+        for x, y, bw, bh, s in self._run(crop):
+            # a box cut by the tile edge is a partial face: another tile has it whole
+            cut = (x < 1 and tx > 0) or (y < 1 and ty > 0) or \
+                  (x + bw > crop.shape[1] - 1 and tx + t < W) or \
+                  (y + bh > crop.shape[0] - 1 and ty + t < H)
+            if not cut:
+                add(x, y, bw, bh, s, tx, ty)
+        return dets
+
+    def detect(self, rgb: np.ndarray, tiles: bool = True) -> List[Detection]:
+        """Every face in an RGB image; tiles=False skips the small-face passes."""
+        H, W = rgb.shape[:2]
+        dets = [d for which in self.passes(H, W, tiles) for d in self.detect_pass(rgb, which)]
+        return nms(dets, self.config.nms_iou)

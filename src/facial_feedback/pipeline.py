@@ -21,7 +21,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .detection import DetectorConfig, FaceDetector
+from .detection import DetectorConfig, FaceDetector, nms
 from .emotion import DEFAULT_MANIFEST, EmotionModel
 from .io import ImageSource, iter_frames, load_image
 from .landmarks import FaceMesher, MeshTracker, head_pose
@@ -206,6 +206,9 @@ class Session:
         self._last_t: Optional[float] = None
         self._last_detect: float = -1e9
         self._small: List[Box] = []  # faces followed by crop meshing (see process)
+        self._pass = 0                 # next detector pass (see process)
+        self._detector: Optional[FaceDetector] = None
+        self._mesher: Optional[FaceMesher] = None
         self._index = 0
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
         if self.config.signals:
@@ -213,8 +216,25 @@ class Session:
 
             self.signals = SignalSession(SignalConfig(track_memory_s=self.config.track_memory))
 
+    # A session's own detector and crop mesher (MediaPipe graphs are not re-entrant, so
+    # shared ones are behind a lock, and a big photo analysed for one client would stall
+    # every live client). Made on first use: most videos never need the crop mesher.
+    def _own_detector(self) -> FaceDetector:
+        if self._detector is None:
+            self._detector = FaceDetector(self.analyzer.detector.config)
+        return self._detector
+
+    def _crop_mesher(self) -> FaceMesher:
+        if self._mesher is None:
+            self._mesher = FaceMesher()
+        return self._mesher
+
     def close(self) -> None:
         self.mesh.close()
+        for g in (self._detector, self._mesher):
+            if g is not None:
+                g.close()
+        self._detector = self._mesher = None
 
     def __enter__(self) -> "Session":
         return self
@@ -245,7 +265,7 @@ class Session:
         for box in self._small:
             if any(box.iou(b) > 0.3 for b in boxes):
                 continue
-            lm = self.analyzer.mesher.mesh_face(rgb, box)
+            lm = self._crop_mesher().mesh_face(rgb, box)
             if lm is not None:
                 meshes.append(lm)
                 boxes.append(Box.from_points(lm))
@@ -253,12 +273,17 @@ class Session:
         self._small = kept
         t1 = time.perf_counter()
         tracks = self.tracker.assign(boxes, timestamp)
-        # The full-range detector (with tiles for small faces) runs now and then: it finds
-        # faces the graph misses and refreshes each track's detection score.
-        if (timestamp - self._last_detect >= self.config.detect_interval
-                or any(tr.score is None for tr in tracks)):
+        # The full-range detector runs now and then: it finds faces the graph misses and
+        # refreshes each track's detection score. Its passes (whole frame, then the tiles for
+        # small faces) are spread evenly over detect_interval, one at a time, so no frame
+        # pays for a whole search (a live client would see that as a stall).
+        passes = self._own_detector().passes(*rgb.shape[:2])
+        new_track = any(tr.score is None for tr in tracks)
+        if new_track or timestamp - self._last_detect >= self.config.detect_interval / len(passes):
             self._last_detect = timestamp
-            dets = self.analyzer.detector.detect(rgb)
+            which = None if new_track else passes[self._pass % len(passes)]
+            self._pass = 0 if new_track else self._pass + 1
+            dets = nms(self._own_detector().detect_pass(rgb, which))
             for tr in tracks:
                 best = max(dets, key=lambda d: d.box.iou(tr.box), default=None)
                 if best is not None and best.box.iou(tr.box) > 0.2:
