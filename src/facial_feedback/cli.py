@@ -297,14 +297,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _mute_native_logs():
+    """MediaPipe and TFLite write start-up chatter straight to file descriptor 2. Point that
+    descriptor at /dev/null and give Python's sys.stderr a copy of the real one, so the
+    command's own messages and progress still show. FACIAL_FEEDBACK_NATIVE_LOGS=1 keeps them.
+    Returns a function that undoes it."""
+    if os.environ.get("FACIAL_FEEDBACK_NATIVE_LOGS") or sys.stderr is not sys.__stderr__:
+        return lambda: None
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        return lambda: None
+    real = os.fdopen(os.dup(saved), "w", buffering=1)
+    old = sys.stderr
+    sys.stderr = real
+
+    def undo():
+        sys.stderr = old
+        real.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+    return undo
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)  # exits 2 on a usage error
+    undo = _mute_native_logs()
     try:
         return ns.func(ns)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        undo()
 
 
 if __name__ == "__main__":
