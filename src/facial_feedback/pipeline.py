@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -116,14 +116,9 @@ class Analyzer:
         info = probe_video(path)
         total = info.frame_count
         with self.video_session() as session:
-            t_prev = time.perf_counter()
-            for i, t, rgb in iter_frames(path, every=every):
-                t_got = time.perf_counter()
-                fr = session.process(rgb, t, index=i)
-                fr = replace(fr, timings={"decode_wait": round((t_got - t_prev) * 1000, 3), **fr.timings})
-                t_prev = time.perf_counter()
+            for _, fr in session.process_stream(iter_frames(path, every=every)):
                 if progress is not None:
-                    progress(i + 1, total)
+                    progress(fr.index + 1, total)
                 yield fr
 
 
@@ -191,6 +186,23 @@ class Tracker:
         return out  # type: ignore[return-value]
 
 
+@dataclass
+class _Located:
+    """What stage 1 of Session hands to stage 2 for one frame."""
+    rgb: np.ndarray
+    timestamp: float
+    index: int
+    dt: float
+    meshes: List[np.ndarray]
+    boxes: List[Box]
+    tracks: List[_Track]
+    scores: List[Optional[float]]   # detection scores as they were at this frame
+    t0: float
+    t1: float
+    t2: float
+    wait_ms: Optional[float] = None
+
+
 class Session:
     """State over time for one video or one live client (VIDEO / LIVE mode)."""
 
@@ -245,8 +257,71 @@ class Session:
     def process(self, frame: ImageSource, timestamp: Optional[float] = None,
                 index: Optional[int] = None) -> FrameResult:
         """Analyse the next frame. Timestamps must increase; None means 'now' on a monotonic clock."""
-        t0 = time.perf_counter()
         rgb = load_image(frame) if not isinstance(frame, np.ndarray) else frame
+        return self._describe(self._locate(rgb, timestamp, index))
+
+    def process_stream(self, frames: Iterable[tuple]) -> Iterator[Tuple[np.ndarray, FrameResult]]:
+        """Analyse (index, timestamp, rgb) frames from a file, yielding (rgb, FrameResult) in order.
+
+        Two stages overlap: while a worker thread classifies the emotions and updates the signals
+        of frame t, this thread already meshes and tracks frame t+1 (MediaPipe and ONNX Runtime
+        both release the GIL). Each stage owns its state, so results equal process() frame by frame.
+        """
+        import queue
+        import threading
+
+        todo: "queue.Queue" = queue.Queue(maxsize=2)
+        done: "queue.Queue" = queue.Queue(maxsize=4)
+        END = object()
+
+        def worker() -> None:
+            while True:
+                loc = todo.get()
+                if loc is END:
+                    done.put(END)
+                    return
+                try:
+                    done.put((loc.rgb, self._describe(loc)))
+                except BaseException as e:  # handed to the consumer, then stop
+                    done.put(e)
+                    return
+
+        th = threading.Thread(target=worker, name="ff-describe", daemon=True)
+        th.start()
+        pending = 0
+        t_prev = time.perf_counter()
+        try:
+            for i, t, rgb in frames:
+                t_got = time.perf_counter()
+                loc = self._locate(rgb, t, i)
+                loc.wait_ms = (t_got - t_prev) * 1000.0  # time spent waiting for the decoder
+                todo.put(loc)
+                pending += 1
+                while pending and (done.qsize() or pending >= 2):
+                    item = done.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    pending -= 1
+                    yield item
+                t_prev = time.perf_counter()
+            todo.put(END)
+            while True:
+                item = done.get()
+                if item is END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if th.is_alive():
+                try:
+                    todo.put_nowait(END)
+                except queue.Full:
+                    pass
+
+    def _locate(self, rgb: np.ndarray, timestamp: Optional[float], index: Optional[int]) -> "_Located":
+        """Stage 1: where the faces are (mesh, tracks, detector refresh). Owns mesh/tracker state."""
+        t0 = time.perf_counter()
         if timestamp is None:
             timestamp = time.monotonic()
         if self._last_t is not None and timestamp <= self._last_t:
@@ -256,7 +331,6 @@ class Session:
         if index is None:
             index = self._index
         self._index = index + 1
-
         meshes = self.mesh.process(rgb)
         boxes = [Box.from_points(lm) for lm in meshes]
         # Faces too small for the tracking graph's short-range detector are meshed from a crop
@@ -303,24 +377,34 @@ class Session:
             # Meanwhile every new face is followed from crops from the next frame on.
             self._small = (self._small + untracked)[:max(0, self.config.max_faces - graph_n)]
         t2 = time.perf_counter()
-        emotions = self.analyzer.emotion.predict(rgb, [(lm, b) for lm, b in zip(meshes, boxes)])
+        return _Located(rgb, timestamp, index, dt, meshes, boxes, tracks,
+                        [tr.score for tr in tracks], t0, t1, t2)
+
+    def _describe(self, loc: "_Located") -> FrameResult:
+        """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state."""
+        t2 = time.perf_counter()
+        emotions = self.analyzer.emotion.predict(loc.rgb, [(lm, b) for lm, b in zip(loc.meshes, loc.boxes)])
         t3 = time.perf_counter()
         tau = self.config.emotion_smoothing
         faces = []
-        for lm, box, tr, emo in zip(meshes, boxes, tracks, emotions):
+        for lm, box, tr, score, emo in zip(loc.meshes, loc.boxes, loc.tracks, loc.scores, emotions):
             p = emo.probs
             if tau > 0 and tr.probs is not None:
-                a = 1.0 - math.exp(-max(dt, 0.0) / tau)
+                a = 1.0 - math.exp(-max(loc.dt, 0.0) / tau)
                 p = tr.probs + a * (p - tr.probs)
             tr.probs = p
-            faces.append(Face(box=box, score=tr.score, landmarks=lm, pose=head_pose(lm),
+            faces.append(Face(box=box, score=score, landmarks=lm, pose=head_pose(lm),
                               emotion=Emotion.from_probs(p), track_id=tr.id))
         faces.sort(key=lambda f: f.track_id)
         t4 = time.perf_counter()
         faces = _with_signals(faces, self.config.signals)
-        fr = FrameResult(rgb.shape[1], rgb.shape[0], tuple(faces), index=index, timestamp=timestamp)
+        fr = FrameResult(loc.rgb.shape[1], loc.rgb.shape[0], tuple(faces), index=loc.index, timestamp=loc.timestamp)
         if self.signals is not None:
             fr = replace(fr, session=self.signals.update(fr))
         t5 = time.perf_counter()
-        return replace(fr, timings=_ms(mesh=t1 - t0, detect=t2 - t1, emotion=t3 - t2, other=t4 - t3,
-                                       signals=t5 - t4, total=t5 - t0))
+        timings = _ms(mesh=loc.t1 - loc.t0, detect=loc.t2 - loc.t1, emotion=t3 - t2, other=t4 - t3,
+                      signals=t5 - t4)
+        timings["total"] = round(sum(timings.values()), 3)  # work done, whichever thread did it
+        if loc.wait_ms is not None:
+            timings = {"decode_wait": round(loc.wait_ms, 3), **timings}
+        return replace(fr, timings=timings)

@@ -97,8 +97,8 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
         try:
             from .io import iter_frames
 
-            for i, t, rgb in iter_frames(path, every=every):
-                fr = session.process(rgb, t, index=i)
+            for rgb, fr in session.process_stream(iter_frames(path, every=every)):
+                i, t = fr.index, fr.timestamp
                 summary.frames_analysed += 1
                 if fr.faces:
                     summary.frames_with_faces += 1
