@@ -207,3 +207,21 @@ def test_small_faces_in_a_video_are_tracked(analyzer, face_px):
         found.append([f.track_id for f in s.process(canvas, i / 25).faces])
     s.close()
     assert sum(1 for ids in found if ids == [1]) >= 18, found
+
+
+def test_pipelined_stream_equals_frame_by_frame(analyzer):
+    """process_stream overlaps two stages in two threads; the results must be the same."""
+    from facial_feedback.io import iter_frames
+
+    path = media("single_face.mp4")
+    with analyzer.video_session() as s:
+        one = [s.process(rgb, t, index=i) for i, t, rgb in iter_frames(path)]
+    with analyzer.video_session() as s:
+        two = [fr for _, fr in s.process_stream(iter_frames(path))]
+    assert [fr.index for fr in two] == list(range(72))
+    for a, b in zip(one, two):
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            assert fa.box == fb.box
+            np.testing.assert_allclose(fa.emotion.probs, fb.emotion.probs, atol=1e-6)
+        assert (a.session is None) == (b.session is None)
