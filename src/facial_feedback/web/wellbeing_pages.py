@@ -70,10 +70,8 @@ def register(app) -> None:
     add_page(app, bp, "Wellbeing", "wellbeing.index")
     app.register_blueprint(api)
     app.register_blueprint(ws_bp)
-    try:
-        from . import add_openapi_paths
-    except ImportError:  # an app without the OpenAPI hook
-        return
+    from . import add_openapi_paths
+
     add_openapi_paths(app, OPENAPI)
 
 
