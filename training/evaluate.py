@@ -331,11 +331,11 @@ def main(argv=None):
     shipped = f"ours ({head} head, shipped)"
     if not a.publictest_only:
         docs = Path(a.docs)
-        for key, fname in ((f"{shipped} @ FER+ Test, majority, 7 classes", "confusion_ferplus_test.png"),
+        for key, fname in ((f"{shipped} @ FER+ Test, majority, 7 classes", "confusion_plus_test_majority.png"),
                            (f"ours ({other_head} head) @ FER2013 PrivateTest, original labels (3,589)",
-                            "confusion_fer2013_private.png"),
+                            "confusion_private_test.png"),
                            (f"{shipped} @ FER2013 PrivateTest, original labels (3,589)",
-                            "confusion_fer2013_private_shipped_head.png")):
+                            "confusion_private_test_shipped_head.png")):
             if key in res["scores"]:
                 plot_confusion(np.array(res["scores"][key]["confusion"]), key, docs / fname)
     res["seconds"] = time.time() - t0
