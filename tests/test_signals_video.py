@@ -38,9 +38,7 @@ SINGLE_FACE_BLINKS = [25]
 
 
 def _events(analyzer, name):
-    fps = None
     ended, snaps = [], []
-    session_summary = None
     gen = analyzer.analyze_video(media(name))
     for fr in gen:
         assert fr.session is not None, "the pipeline attaches a SessionSnapshot in VIDEO mode"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -273,7 +272,7 @@ def main(argv=None):
     sets = build_sets(root, D.repo_root() / "runs" / "cache")
     if a.publictest_only:
         sets = {"publictest": sets["publictest"]}
-    print(f"sets: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), file=sys.stderr)
+    print("sets: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), file=sys.stderr)
 
     model = OnnxModel(model_path, manifest)
     tta = manifest.get("tta", ["none"])

@@ -10,7 +10,7 @@ are stated once in facial_feedback.types. Models load on first use, not at impor
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .annotate import annotate
 from .io import ImageError, VideoError, iter_frames, load_image

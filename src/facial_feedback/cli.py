@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-from .io import IMAGE_EXTENSIONS, ImageError, VideoError, is_image_path
+from .io import IMAGE_EXTENSIONS, ImageError, VideoError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -45,7 +44,9 @@ class AnalyzerConfig:
     emotion_smoothing: float = 0.3
     # A track keeps its id while its face is visible and for this long after it is lost.
     track_memory: float = 2.0
-    # VIDEO/LIVE: seconds between detector runs that refresh each track's detection score.
+    # VIDEO/LIVE: seconds for one full detector search (the whole frame, then its tiles, run
+    # one pass at a time across the interval); it refreshes detection scores and finds faces
+    # the tracking mesh has not (new ones, small ones).
     detect_interval: float = 1.0
     # Per-frame facial signals and session state over time (facial_feedback.signals).
     signals: bool = True

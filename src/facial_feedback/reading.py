@@ -29,7 +29,7 @@ import json
 import re
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -684,7 +684,7 @@ def report_html(report: Mapping[str, Any], metric: str = "confusion") -> str:
 
     def lst(items, label):
         if not items:
-            return f"<p class='muted'>None.</p>"
+            return "<p class='muted'>None.</p>"
         return "<ol>" + "".join(
             f"<li><b>¶{it['index'] + 1}</b> “{e(_snip(text['paragraphs'][it['index']]['text']))}” — "
             f"{e('; '.join(it['why']))}</li>" for it in items) + "</ol>"

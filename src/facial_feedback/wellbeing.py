@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
 
 

@@ -790,7 +790,6 @@ class SignalSession:
     def _states(self, tr: _Track, t: float, present: bool, cur_id: int) -> TrackState:
         cfg = self.config
         b = tr.baseline
-        learned = b.learned
         recent = tr.win["recent"]
         seen_recent = recent.mean(_SEEN) or 0.0
         abstain = (not present) or seen_recent < cfg.min_seen_share or tr.seen_s < cfg.min_state_s

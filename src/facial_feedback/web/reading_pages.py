@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
