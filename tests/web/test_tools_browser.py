@@ -41,10 +41,10 @@ def _demo_week(now: float):
 def _read_paragraph(page, i, dwell_s):
     page.evaluate("""i => { const el = document.querySelector('#text .para[data-i="' + i + '"]');
         window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3 + 4); }""", i)
-    page.wait_for_function("i => window.ffReading.current() === i", arg=i, timeout=5000)
+    page.wait_for_function("i => window.ffReading.current() === i", arg=i, timeout=15000)  # generous: CI machines may be loaded
     n = page.evaluate("() => window.ffReading.results()")
     t0 = time.monotonic()
-    page.wait_for_function(f"() => window.ffReading.results() >= {n + 3}", timeout=15000)  # frames seen there
+    page.wait_for_function(f"() => window.ffReading.results() >= {n + 3}", timeout=30000)  # frames seen there
     rest = dwell_s - (time.monotonic() - t0)
     if rest > 0:
         page.wait_for_timeout(int(rest * 1000))
