@@ -7,26 +7,21 @@ import cv2
 import numpy as np
 import pytest
 
-from facial_feedback.detection import FaceDetector
 from facial_feedback.io import load_image
-from facial_feedback.landmarks import FaceMesher, head_pose
+from facial_feedback.landmarks import head_pose
 from facial_feedback.types import Box
 
 from .conftest import media
 
 
 @pytest.fixture(scope="module")
-def detector():
-    d = FaceDetector()
-    yield d
-    d.close()
+def detector(analyzer):
+    return analyzer.detector
 
 
 @pytest.fixture(scope="module")
-def mesher():
-    m = FaceMesher()
-    yield m
-    m.close()
+def mesher(analyzer):
+    return analyzer.mesher
 
 
 def _face_crop_of(astronaut, detector):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MEDIA
+from tests.conftest import media
 
 CHROMIUM = os.environ.get("FF_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("FF_ARTIFACTS", "/tmp/ff-artifacts/web"))
@@ -24,11 +24,8 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def media_or_skip(name: str) -> Path:
-    p = MEDIA / name
-    if not p.exists():
-        pytest.skip(f"needs {p} (the shared media folder beside the checkout)")
-    return p
+# The web tests' name for tests.conftest.media (a shared-media path, or skip naming it).
+media_or_skip = media
 
 
 @pytest.fixture(scope="session")

@@ -164,6 +164,12 @@ class JobManager:
         for j in finished[self.max_kept:]:
             self.delete(j["id"])
 
+    def _remove_upload_of(self, job_id: str) -> None:
+        with self._lock:
+            j = self._jobs.get(job_id)
+            if j is not None:
+                self._remove_upload(j)
+
     def _remove_upload(self, job: dict) -> None:
         if job.get("keep_upload"):
             return
@@ -206,18 +212,12 @@ class JobManager:
             log.warning("job %s failed: %s", job_id, e, exc_info=not _is_input_error(e))
             if cancel.is_set():
                 return
-            with self._lock:
-                j = self._jobs.get(job_id)
-                if j is not None:
-                    self._remove_upload(j)
+            self._remove_upload_of(job_id)
             self._update(job_id, status="failed", error=describe_error(e), finished=time.time())
             return
         if cancel.is_set():
             return
-        with self._lock:
-            j = self._jobs.get(job_id)
-            if j is not None:
-                self._remove_upload(j)
+        self._remove_upload_of(job_id)
         elapsed = time.time() - t0
         self._update(job_id, status="done", progress=1.0, finished=time.time(),
                      frames_done=summary["frames"], frames_total=summary["frames_total"] or summary["frames"],
