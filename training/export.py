@@ -97,9 +97,9 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
         tmp.unlink()
         raise RuntimeError(f"parity check failed: max abs diff torch vs onnxruntime {diff:.3g} > {PARITY_TOL}")
     tmp.replace(onnx_path)
-    size = onnx_path.stat().st_size
-    if size > 10 * 1024 * 1024:
-        raise RuntimeError(f"model is {size} bytes, over the 10 MB limit")
+    nbytes = onnx_path.stat().st_size
+    if nbytes > 10 * 1024 * 1024:
+        raise RuntimeError(f"model is {nbytes} bytes, over the 10 MB limit")
     man_path = out_dir / "emotion.json"
     old = json.loads(man_path.read_text()) if man_path.exists() else {}
     manifest = {
@@ -130,7 +130,7 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
                                        "seed", "arch", "input_size", "freeze", "pct_start", "init") if k in cfg},
     }
     man_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"exported {onnx_path} ({size} bytes, parity {diff:.2e}) and {man_path}", file=sys.stderr)
+    print(f"exported {onnx_path} ({nbytes} bytes, parity {diff:.2e}) and {man_path}", file=sys.stderr)
     return manifest
 
 
