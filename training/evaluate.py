@@ -370,7 +370,7 @@ def main(argv=None):
             fp, fe, sfp = posthoc.validation_parts(
                 pub, {o: ours.views(pub.images, o) for o in posthoc.RAW}, sf.labels,
                 {o: ours.views(crops, o) for o in posthoc.RAW})
-            cv = posthoc.cross_validate(fp, fe, sfp, sf.folds)
+            cv = posthoc.cross_validate(fp, fe, sfp, sf.folds, man.raw.get("posthoc", {}).get("ferplus_drop"))
             cm = np.array(cv["confusion"])
             rec = recall_per_class(cm)
             res["scores"]["ours, SFEW 5-fold CV of the selection @ SFEW Train"] = {
