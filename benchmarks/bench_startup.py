@@ -14,7 +14,7 @@ the command in a loop over files sees). Per run:
   built, including the imports they trigger), the first `analyze_image` (includes any work
   deferred to first use) and a second one (steady state: first - second = first-use cost);
 - imports: the same phases under `-X importtime`, every module's self time summed, and grouped
-  by top-level package (facial_feedback's own modules as "facial_feedback");
+  by the package that caused it (see imports());
 - end to end: the wall time of `PY -m facial_feedback.cli analyze IMG` (the console script's
   code path), until the process exits.
 
@@ -66,7 +66,8 @@ def _env():
 
 def wall(cmd) -> float:
     t = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=REPO)
+    # outside the checkout, so an installed package is measured as installed
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=PHOTO.parent)
     dt = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{r.stderr.decode()[-2000:]}")
@@ -74,7 +75,8 @@ def wall(cmd) -> float:
 
 
 def phases(py: str, photo: Path) -> dict:
-    r = subprocess.run([py, "-c", PHASES, str(photo)], capture_output=True, text=True, env=_env(), cwd=REPO)
+    r = subprocess.run([py, "-c", PHASES, str(photo)], capture_output=True, text=True, env=_env(),
+                       cwd=Path(photo).parent)
     line = [x for x in r.stdout.splitlines() if x.startswith("PHASES ")]
     if r.returncode != 0 or not line:
         raise SystemExit(f"phases failed:\n{r.stderr[-2000:]}")
@@ -82,16 +84,40 @@ def phases(py: str, photo: Path) -> dict:
 
 
 def imports(py: str, photo: Path) -> dict:
-    """Self time of every module imported while running the phases, by top-level package (s)."""
+    """Import time while running the phases (s), each module's self time under its own top-level
+    package ("stdlib" for the standard library), with "(via X)" when the first package outside
+    facial_feedback on its import chain is another one (matplotlib pulled in by mediapipe)."""
     r = subprocess.run([py, "-X", "importtime", "-c", PHASES, str(photo)], capture_output=True, text=True,
-                       env=_env(), cwd=REPO)
+                       env=_env(), cwd=Path(photo).parent)
     if r.returncode != 0:
         raise SystemExit(f"importtime run failed:\n{r.stderr[-2000:]}")
-    by_pkg: dict = defaultdict(float)
+    # -X importtime prints a module after the modules it imported, indented one level deeper.
+    pending: dict = defaultdict(list)
     for line in r.stderr.splitlines():
         m = IMPORTTIME.match(line)
-        if m:
-            by_pkg[m.group(4).split(".")[0]] += int(m.group(1)) / 1e6
+        if not m:
+            continue
+        depth = (len(m.group(3)) - 1) // 2
+        node = (m.group(4), int(m.group(1)) / 1e6, pending.pop(depth + 1, []))
+        pending[depth].append(node)
+    stdlib = getattr(sys, "stdlib_module_names", ())
+    by_pkg: dict = defaultdict(float)
+
+    def group(top):
+        return "stdlib" if top in stdlib or top.startswith("_") else top
+
+    def walk(node, owner):
+        name, self_s, children = node
+        top = group(name.split(".")[0])
+        if owner is None and top not in ("facial_feedback", "stdlib"):
+            owner = top
+        key = top if owner in (None, top) or top == "stdlib" else f"{top} (via {owner})"
+        by_pkg[key] += self_s
+        for c in children:
+            walk(c, owner)
+
+    for root in pending.get(0, []):
+        walk(root, None)
     return dict(by_pkg)
 
 

@@ -46,14 +46,23 @@ def _stale(root: Path, files: Dict[str, str]) -> bool:
     return not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime
 
 
+def find_npm():
+    """npm on PATH, else beside this interpreter (a conda env's nodejs while `conda env create`
+    installs the pip part, before the env is activated)."""
+    return shutil.which("npm") or shutil.which("npm", path=os.path.dirname(sys.executable)) \
+        or shutil.which("npm", path=os.path.join(sys.prefix, "bin"))
+
+
 def npm_ci(root: Path = ROOT) -> None:
-    npm = shutil.which("npm")
+    npm = find_npm()
     if npm is None:
         raise VendorError("npm not found: the web app's front-end libraries (package.json) come from npm; "
                           "install Node.js and npm (Debian: apt-get install -y nodejs npm) and build again")
     cmd = [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline"]
     print(f"vendor_web: {' '.join(cmd[1:])} in {root}", file=sys.stderr, flush=True)
-    r = subprocess.run(cmd, cwd=root)
+    env = dict(os.environ)  # npm's own `#!/usr/bin/env node` finds the node beside it
+    env["PATH"] = os.path.dirname(npm) + os.pathsep + env.get("PATH", "")
+    r = subprocess.run(cmd, cwd=root, env=env)
     if r.returncode != 0:
         raise VendorError(f"`npm ci` failed in {root} (exit status {r.returncode})")
 
