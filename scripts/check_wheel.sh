@@ -38,12 +38,15 @@ say "building the wheel from a clean copy in $WORK/src"
 WHEEL=$(ls "$WORK"/dist/facial_feedback-*.whl 2>/dev/null | head -1)
 [ -n "$WHEEL" ] || { echo "check_wheel: no wheel was built" >&2; exit 1; }
 say "built $(basename "$WHEEL") ($(du -k "$WHEEL" | cut -f1) KB)"
-"$BUILD_PY" - "$WHEEL" <<'EOF'
-import sys, zipfile
+"$BUILD_PY" - "$WHEEL" "$WORK/src" <<'EOF'
+import pathlib, sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-need = ["facial_feedback/web/templates/base.html", "facial_feedback/web/static/js/overlay.js",
-        "facial_feedback/web/static/vendor/chart.umd.min.js", "facial_feedback/models/emotion.onnx",
-        "facial_feedback/models/emotion.json", "facial_feedback/cli.py"]
+pkg = pathlib.Path(sys.argv[2], "src")
+# every model file and template of the checkout, plus the front-end file from npm
+need = sorted(str(p.relative_to(pkg)) for sub in ("models", "web/templates") for p in (pkg / "facial_feedback" / sub).iterdir()
+              if p.is_file() and p.name != ".gitignore")
+need += ["facial_feedback/web/static/js/overlay.js", "facial_feedback/web/static/vendor/chart.umd.min.js",
+         "facial_feedback/cli.py"]
 missing = [n for n in need if n not in names]
 if missing:
     sys.exit(f"check_wheel: the wheel lacks {missing}")
@@ -105,11 +108,12 @@ EOF
 
 # 5. serve: a page, a vendor file from npm, an API call; then stop it.
 PORT=$("$V/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export FACIAL_FEEDBACK_INSTANCE=$WORK/instance  # jobs, reports, history and the API token go here
 if "$V/facial-feedback" serve --help >/dev/null 2>&1; then
   "$V/facial-feedback" serve --host 127.0.0.1 --port "$PORT" > "$WORK/serve.log" 2>&1 &
 else
   say "NOTE: this build has no 'facial-feedback serve' subcommand yet; starting the installed app with Flask's server"
-  FACIAL_FEEDBACK_INSTANCE=$WORK/instance "$V/python" -c \
+  "$V/python" -c \
     "import sys; from facial_feedback.web import create_app; create_app().run(host='127.0.0.1', port=int(sys.argv[1]), threaded=True)" \
     "$PORT" > "$WORK/serve.log" 2>&1 &
 fi
@@ -124,7 +128,9 @@ curl -sf "$URL/" > "$WORK/page.html" || { cat "$WORK/serve.log" >&2; echo "check
 grep -q "vendor/chart.umd.min.js" "$WORK/page.html" || { echo "check_wheel: the live page lacks its chart.js tag" >&2; exit 1; }
 curl -sf -o "$WORK/chart.js" "$URL/static/vendor/chart.umd.min.js" && grep -q "Chart" "$WORK/chart.js" \
   || { echo "check_wheel: /static/vendor/chart.umd.min.js is not served from the installed package" >&2; exit 1; }
-curl -sf -F "image=@$PHOTO;type=image/jpeg" "$URL/api/v1/analyze" > "$WORK/api.json" \
+TOKEN=()  # scripts prove they run as this user with the token the server writes (docs/security.md)
+[ -f "$WORK/instance/api-token" ] && TOKEN=(-H "X-Facial-Feedback-Token: $(cat "$WORK/instance/api-token")")
+curl -sf "${TOKEN[@]}" -F "image=@$PHOTO;type=image/jpeg" "$URL/api/v1/analyze" > "$WORK/api.json" \
   || { cat "$WORK/serve.log" >&2; echo "check_wheel: POST /api/v1/analyze failed" >&2; exit 1; }
 "$V/python" - "$WORK/api.json" <<'EOF'
 import json, sys
