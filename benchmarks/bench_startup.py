@@ -10,8 +10,9 @@ the command in a loop over files sees). Per run:
   figures are also given as a ratio to it, because this machine is shared and noisy;
 - phases, timed inside one process with time.perf_counter():
   `import facial_feedback.cli` (what every subcommand pays), `from facial_feedback.pipeline
-  import Analyzer` (the modules `analyze` needs), `Analyzer()` (model files read, runtimes
-  built, including the imports they trigger), the first `analyze_image` (includes any work
+  import Analyzer` (the modules `analyze` needs), the model runtimes' imports (mediapipe or
+  ai_edge_litert, onnxruntime, cv2: those installed; the package imports them on first use),
+  `Analyzer()` (model files read, runtimes built), the first `analyze_image` (includes any work
   deferred to first use) and a second one (steady state: first - second = first-use cost);
 - imports: the same phases under `-X importtime`, every module's self time summed, and grouped
   by the package that caused it (see imports());
@@ -43,6 +44,11 @@ import facial_feedback.cli
 t1 = time.perf_counter()
 from facial_feedback.pipeline import Analyzer
 t2 = time.perf_counter()
+import importlib, importlib.util
+for m in ("mediapipe", "ai_edge_litert.interpreter", "onnxruntime", "cv2"):  # those installed
+    if importlib.util.find_spec(m.split(".")[0]) is not None:
+        importlib.import_module(m)
+t2r = time.perf_counter()
 a = Analyzer()
 t3 = time.perf_counter()
 r1 = a.analyze_image(sys.argv[1])
@@ -50,7 +56,8 @@ t4 = time.perf_counter()
 r2 = a.analyze_image(sys.argv[1])
 t5 = time.perf_counter()
 assert len(r1.faces) >= 1, "no face found"
-print("PHASES " + json.dumps({"import_cli": t1 - t0, "import_pipeline": t2 - t1, "analyzer": t3 - t2,
+print("PHASES " + json.dumps({"import_cli": t1 - t0, "import_pipeline": t2 - t1, "import_runtimes": t2r - t2,
+      "analyzer": t3 - t2r,
       "first_image": t4 - t3, "second_image": t5 - t4, "faces": len(r1.faces)}))
 """
 
@@ -121,10 +128,40 @@ def imports(py: str, photo: Path) -> dict:
     return dict(by_pkg)
 
 
+def measure_once(py: str, photo: Path) -> dict:
+    return {"ref": wall([py, "-c", "pass"]), "phases": phases(py, photo), "imports": imports(py, photo),
+            "e2e": wall([py, "-m", "facial_feedback.cli", "analyze", str(photo)])}
+
+
+def summarise(py: str, runs: list) -> dict:
+    med = statistics.median
+    imp = [r["imports"] for r in runs]
+    out = {"python": py, "ref": med([r["ref"] for r in runs]), "e2e": med([r["e2e"] for r in runs]),
+           "imports": med([sum(d.values()) for d in imp])}
+    for k in runs[0]["phases"]:
+        if k != "faces":
+            out[k] = med([r["phases"][k] for r in runs])
+    pkgs = sorted({k for d in imp for k in d}, key=lambda k: -med([d.get(k, 0.0) for d in imp]))
+    out["by_package"] = [(k, med([d.get(k, 0.0) for d in imp])) for k in pkgs]
+    out["version"] = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                                    text=True).stdout.strip()
+    return out
+
+
+ROWS = [("ref", "interpreter start (`-c pass`, reference)"), ("import_cli", "import facial_feedback.cli"),
+        ("import_pipeline", "import the pipeline modules"),
+        ("import_runtimes", "import the model runtimes (mediapipe / ai_edge_litert, onnxruntime, cv2)"),
+        ("analyzer", "Analyzer() (model files read, runtimes built)"),
+        ("first_image", "first analyze_image"), ("second_image", "second analyze_image (steady state)"),
+        ("imports", "all imports (-X importtime, self times summed)"),
+        ("e2e", "`analyze IMG` end to end (process wall)")]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--python", default=sys.executable, help="interpreter with facial_feedback installed")
+    ap.add_argument("--python", action="append", help="interpreter with facial_feedback installed (default: this "
+                    "one); give several to compare them, run for run interleaved, the first as the baseline")
     ap.add_argument("--photo", type=Path, default=PHOTO)
     ap.add_argument("--top", type=int, default=8, help="packages listed by import time")
     ap.add_argument("--markdown", action="store_true", help="print table rows for docs/benchmarks.md")
@@ -132,45 +169,41 @@ def main(argv=None) -> int:
     if not ns.photo.exists():
         print(f"error: {ns.photo} not found", file=sys.stderr)
         return 1
-    py = ns.python
+    pys = ns.python or [sys.executable]
     load0 = os.getloadavg()
-    wall([py, "-c", "pass"])  # warm the file cache once
-    wall([py, "-m", "facial_feedback.cli", "analyze", str(ns.photo)])
-    ref, e2e, ph, imp = [], [], [], []
+    for py in pys:  # warm the file cache once
+        wall([py, "-c", "pass"])
+        wall([py, "-m", "facial_feedback.cli", "analyze", str(ns.photo)])
+    runs: dict = {py: [] for py in pys}
     for _ in range(ns.repeat):
-        ref.append(wall([py, "-c", "pass"]))
-        ph.append(phases(py, ns.photo))
-        imp.append(imports(py, ns.photo))
-        e2e.append(wall([py, "-m", "facial_feedback.cli", "analyze", str(ns.photo)]))
+        for py in pys:
+            runs[py].append(measure_once(py, ns.photo))
     load1 = os.getloadavg()
-    med = statistics.median
-    version = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
-                             text=True).stdout.strip()
-    r = med(ref)
-    rows = [("interpreter start (`-c pass`, reference)", r)]
-    for k, label in [("import_cli", "import facial_feedback.cli"), ("import_pipeline", "import the pipeline modules"),
-                     ("analyzer", "Analyzer() (models loaded)"), ("first_image", "first analyze_image"),
-                     ("second_image", "second analyze_image (steady state)")]:
-        rows.append((label, med([p[k] for p in ph])))
-    total_imp = [sum(d.values()) for d in imp]
-    rows.append(("all imports (-X importtime, self times summed)", med(total_imp)))
-    rows.append(("`analyze IMG` end to end (process wall)", med(e2e)))
-    pkgs = sorted({k for d in imp for k in d}, key=lambda k: -med([d.get(k, 0.0) for d in imp]))
-    print(f"# python {version} ({py}), {ns.photo.name}, {ns.repeat} runs, "
-          f"load average {load0[0]:.1f} before, {load1[0]:.1f} after")
-    print(f"{'phase':<52} {'median s':>9} {'x ref':>7}")
-    for label, v in rows:
-        print(f"{label:<52} {v:9.3f} {v / r:7.1f}")
-    print("imports by top-level package (median s):")
-    for k in pkgs[:ns.top]:
-        print(f"  {k:<30} {med([d.get(k, 0.0) for d in imp]):.3f}")
+    res = [summarise(py, runs[py]) for py in pys]
+    print(f"# {ns.photo.name}, {ns.repeat} runs each, interleaved; load average {load0[0]:.1f} before, "
+          f"{load1[0]:.1f} after (1-minute)")
+    for s in res:
+        print(f"\n## python {s['version']} ({s['python']})")
+        print(f"{'phase':<52} {'median s':>9} {'x ref':>7}")
+        for k, label in ROWS:
+            print(f"{label:<52} {s[k]:9.3f} {s[k] / s['ref']:7.1f}")
+        print("imports by package (median s):")
+        for k, v in s["by_package"][:ns.top]:
+            print(f"  {k:<34} {v:.3f}")
+    if len(res) > 1:
+        base = res[0]
+        for s in res[1:]:
+            print(f"\n{s['python']} vs {base['python']}: imports x{s['imports'] / base['imports']:.2f}, "
+                  f"Analyzer() x{s['analyzer'] / base['analyzer']:.2f}, end to end x{s['e2e'] / base['e2e']:.2f}")
     if ns.markdown:
-        top = ", ".join(f"{k} {med([d.get(k, 0.0) for d in imp]):.2f}" for k in pkgs[:ns.top])
-        print("\n| python | ref `-c pass` s | import cli s | all imports s | Analyzer() s | first image s | "
-              "second image s | end to end s (x ref) | largest imports (s) |")
-        ph_med = {k: med([p[k] for p in ph]) for k in ph[0] if k != "faces"}
-        print(f"| {version} | {r:.3f} | {ph_med['import_cli']:.3f} | {med(total_imp):.3f} | {ph_med['analyzer']:.3f} | "
-              f"{ph_med['first_image']:.3f} | {ph_med['second_image']:.3f} | {med(e2e):.2f} ({med(e2e) / r:.0f}x) | {top} |")
+        print("\n| python | `-c pass` s (ref) | import cli s | all imports s | runtimes' imports s | Analyzer() s | "
+              "first image s | second image s | end to end s (x ref) | largest imports s |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for s in res:
+            top = ", ".join(f"{k} {v:.2f}" for k, v in s["by_package"][:ns.top])
+            print(f"| {s['version']} | {s['ref']:.3f} | {s['import_cli']:.3f} | {s['imports']:.3f} | "
+                  f"{s['import_runtimes']:.3f} | {s['analyzer']:.3f} | {s['first_image']:.3f} | {s['second_image']:.3f} | "
+                  f"{s['e2e']:.2f} ({s['e2e'] / s['ref']:.0f}x) | {top} |")
     return 0
 
 
