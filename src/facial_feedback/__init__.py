@@ -26,7 +26,7 @@ _LAZY = {
     "load_image": "io", "iter_frames": "io", "ImageError": "io", "VideoError": "io",
     "EMOTIONS": "types", "Box": "types", "Emotion": "types", "Face": "types", "FrameResult": "types",
     "HeadPose": "types",
-    "Analyzer": "pipeline", "AnalyzerConfig": "pipeline", "Session": "pipeline",
+    "Analyzer": "pipeline", "AnalyzerConfig": "config", "Session": "pipeline",
 }
 
 __version__ = "0.1.0"
@@ -50,7 +50,9 @@ def analyze_image(src) -> FrameResult:
 
 
 def analyze_video(path, every: int = 1) -> Iterator[FrameResult]:
-    """One FrameResult per analysed frame with timestamps and stable track ids (streamed)."""
+    """One FrameResult per analysed frame with timestamps and stable track ids (streamed). The
+    iterator is a pipeline.VideoStream: once it is done, its `final_events` hold the signal
+    episodes still open at the last frame (ended there) and `summary` the signals' totals."""
     return _analyzer().analyze_video(path, every=every)
 
 
