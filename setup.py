@@ -5,10 +5,12 @@ The wheel must carry the web app's front-end libraries (chart.js from npm, see p
 `npm ci` when node_modules is missing or stale, so `pip install .`, `pip wheel .` and
 `python -m build` from a clean checkout give a wheel that serves them without npm and without
 a download at run time. An editable install (`pip install -e .`) puts them into the source
-tree's static/vendor instead, as scripts/setup_web.sh does.
+tree's static/vendor instead, as scripts/setup_web.sh does. `python -m build` works too: the
+sdist carries package.json, package-lock.json and scripts/vendor_web.py (MANIFEST.in).
 """
 import os
 import sys
+from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -25,15 +27,19 @@ class build_py_with_web_assets(build_py):
             import vendor_web
         finally:
             sys.path.pop(0)
-        if getattr(self, "editable_mode", False):
+        editable = getattr(self, "editable_mode", False)
+        if editable:
             dest = os.path.join(HERE, "src", VENDOR_IN_PACKAGE)
         else:
             dest = os.path.join(self.build_lib, VENDOR_IN_PACKAGE)
         try:
-            written = vendor_web.vendor(vendor_web.Path(dest), root=vendor_web.Path(HERE))
+            written = vendor_web.vendor(Path(dest), root=Path(HERE))
         except vendor_web.VendorError as e:
+            if editable:  # a checkout: scripts/setup_web.sh (make run / make test) installs npm and copies them
+                self.announce(f"warning: front-end files not copied ({e}); run scripts/setup_web.sh", level=3)
+                return
             # An sdist built where npm ran already holds the files: then they are enough.
-            have = all(os.path.isfile(os.path.join(dest, n)) for n in vendor_web.vendor_files(vendor_web.Path(HERE)).values())
+            have = all(os.path.isfile(os.path.join(dest, n)) for n in vendor_web.vendor_files(Path(HERE)).values())
             if not have:
                 raise SystemExit(f"error: the web app's front-end files: {e}")
             self.announce(f"front-end files: using those already in {dest} ({e})", level=3)
