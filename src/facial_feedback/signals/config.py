@@ -1,0 +1,66 @@
+"""Every threshold of the signals over time in one place (units in the names; sources in docs/signals.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Every threshold in one place (units in the names; sources in docs/signals.md)."""
+
+    # Eye closure: closure = (1 - open/open_level) / (1 - closed_ratio), clipped to [0, 1], per eye,
+    # then averaged; open_level = a running percentile of the person's lid gap, blended with a prior.
+    open_percentile: float = 90.0
+    open_window_s: float = 60.0
+    open_prior_weight_s: float = 10.0   # the prior (baseline) counts as this many seconds of data
+    open_recent_s: float = 0.5          # ... and the median of this recent span, if higher, wins
+    closed_ratio: float = 0.2           # lid gap of a shut eye / open lid gap, on MediaPipe meshes
+    blink_ref_s: float = 1.0            # blinks are measured against the lid gap (80th percentile)
+    blink_ref_floor: float = 0.6        # ... of the past second outside blinks, at least this x the open level
+    blink_on: float = 0.5               # closure entering "closed"
+    blink_off: float = 0.35             # closure leaving "closed" (hysteresis)
+    reopen_max: float = 0.6             # ... and the closure against the open level must be this low
+    blink_max_s: float = 0.5            # longer closures are slow blinks ...
+    closure_min_s: float = 1.0          # ... and from this long on, eye closures
+    perclos_closure: float = 0.8        # PERCLOS counts time with closure >= this (P80)
+    # Yawn: mouth aspect ratio (inner lips) above yawn_on for at least yawn_min_s.
+    yawn_on: float = 0.6
+    yawn_off: float = 0.45
+    yawn_min_s: float = 1.5
+    # Look-away: gaze (or head) off the screen for at least look_away_min_s; shorter returns merged.
+    look_away_min_s: float = 1.0
+    merge_gap_s: float = 0.3
+    head_off_yaw: float = 40.0          # head alone turned this far is off screen whatever the eyes do
+    face_absent_min_s: float = 0.5
+    # Frown: brows lowered by >= frown_on of their baseline height (relative) for frown_min_s.
+    frown_on: float = 0.10
+    frown_off: float = 0.06
+    frown_min_s: float = 1.0
+    lip_press_on: float = 0.15          # lip thickness ratio this much (relative) below baseline = pressed
+    # Smile: smile intensity above the baseline by smile_on for smile_min_s.
+    smile_on: float = 0.35
+    smile_off: float = 0.2
+    smile_min_s: float = 0.5
+    # Nod: pitch down then up (or up then down) by nod_deg each, within nod_max_s.
+    nod_deg: float = 7.0
+    nod_max_s: float = 1.5
+    # Head drop: pitch below the baseline pitch by head_drop_deg for head_drop_min_s.
+    head_drop_deg: float = 15.0
+    head_drop_min_s: float = 1.0
+    # Windows.
+    attention_window_s: float = 30.0
+    fatigue_window_s: float = 60.0
+    tension_window_s: float = 60.0
+    recent_s: float = 5.0               # abstain when the face was poorly seen most of this
+    state_interval_s: float = 0.2       # states are recomputed at most this often (and on every event)
+    min_seen_share: float = 0.5
+    min_quality: float = 0.5            # FaceSignals.quality below this = poorly seen
+    min_state_s: float = 5.0            # states abstain until a track was seen this long
+    max_gap_s: float = 0.5              # a longer gap in a track's frames resets its detectors
+    # Baseline learning over the first minutes of each track (0 = never learn; use the given one).
+    baseline_s: float = 120.0
+    provisional_s: float = 10.0         # until then, population values; then the person's levels so far
+    # A new track id appearing while exactly one known track is missing continues that person.
+    reuse_lost_tracks: bool = True
+    forget_s: float = 120.0             # a track unseen this long is dropped
+    track_memory_s: float = 2.0         # the pipeline keeps an id this long (AnalyzerConfig.track_memory)
