@@ -28,6 +28,7 @@ class LidLevels:
         self.blink_ref: Optional[Tuple[float, float]] = None
         self.open_level: Optional[Tuple[float, float]] = None
         self.open_level_t = -math.inf
+        self.eyes: Tuple[float, float] = (0.0, 0.0)  # this frame's blink closure per eye (right, left)
 
     def open_levels(self, t: float, r: float, l: float, prior: float, known: bool) -> Tuple[float, float]:
         """prior: the open level before the person's own is known (the baseline's); known: the
@@ -61,7 +62,9 @@ class LidLevels:
 
     def closure(self, t: float, r: float, l: float, prior: float, known: bool, closed: bool) -> Tuple[float, float]:
         """(closure against the person's open level, closure against the lids' level of the
-        last second); closed: the blink detector has the eyes closed (the reference freezes)."""
+        last second, 0 until that level is known); closed: a detector has the eyes closed (the
+        reference freezes). Sets `eyes`: the second closure per eye (right, left), read against
+        the open level while the lids' level is not known yet (the blink detector's input)."""
         cfg = self.cfg
         lr, ll = self.open_levels(t, r, l, prior, known)
         d = 1.0 - cfg.closed_ratio
@@ -76,13 +79,20 @@ class LidLevels:
                 ls = sorted(x[2] for x in q)
                 k = min(len(rs) - 1, int(0.8 * len(rs)))  # 80th percentile of the open-lid samples
                 self.blink_ref = (rs[k], ls[k])
-        if self.blink_ref is None:  # warming up (the first frames of a track): no blink can start yet
+        if self.blink_ref is None:
+            # warming up (the first frames of a track): the open level (the population prior
+            # blended with what was seen) stands in, so a blink in the first frames counts
             q.append((t, r, l))
-            return c_long, 0.0
-        br = max(self.blink_ref[0], cfg.blink_ref_floor * lr)
-        bl = max(self.blink_ref[1], cfg.blink_ref_floor * ll)
-        c_blink = ((1.0 - r / br) if br > 0 else 0.0) + ((1.0 - l / bl) if bl > 0 else 0.0)
-        c_blink = min(1.0, max(0.0, c_blink / 2.0 / d))
+            br, bl = lr, ll
+        else:
+            br = max(self.blink_ref[0], cfg.blink_ref_floor * lr)
+            bl = max(self.blink_ref[1], cfg.blink_ref_floor * ll)
+        cr = min(1.0, max(0.0, ((1.0 - r / br) if br > 0 else 0.0) / d))
+        cl = min(1.0, max(0.0, ((1.0 - l / bl) if bl > 0 else 0.0) / d))
+        self.eyes = (cr, cl)
+        if self.blink_ref is None:
+            return c_long, 0.0   # no eye closure can start before the lids' own level is known
+        c_blink = (cr + cl) / 2.0
         if not closed and c_blink < cfg.blink_on:
             q.append((t, r, l))
         return c_long, c_blink

@@ -20,6 +20,20 @@ class SignalConfig:
     blink_on: float = 0.5               # closure entering "closed"
     blink_off: float = 0.35             # closure leaving "closed" (hysteresis)
     reopen_max: float = 0.6             # ... and the closure against the open level must be this low
+    # Blinks: dips of the blink closure (against the lids' level of the last second, both eyes
+    # averaged) that rise at least blink_prominence above their own left base (the lowest
+    # closure of the blink_base_s before) and fall back below half of that rise; the onset and
+    # end are the half-rise crossings. Once blink_personal_n blinks are known, the threshold
+    # is blink_rel x the median rise of the person's last blink_memory blinks, kept within
+    # [blink_min_prominence, blink_max_prominence] (population prior until then).
+    blink_prominence: float = 0.35
+    blink_rel: float = 0.5
+    blink_min_prominence: float = 0.28
+    blink_max_prominence: float = 0.45
+    blink_base_s: float = 0.3
+    blink_personal_n: int = 3
+    blink_memory: int = 20
+    eye_closed: float = 0.7             # one eye's closure at or above this = that eye closed (per frame)
     blink_max_s: float = 0.5            # longer closures are slow blinks ...
     closure_min_s: float = 1.0          # ... and from this long on, eye closures
     perclos_closure: float = 0.8        # PERCLOS counts time with closure >= this (P80)

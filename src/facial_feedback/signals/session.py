@@ -41,9 +41,17 @@ class TrackState:
     tension: State
     baseline_source: str            # population | session | calibration | file
     seen_s: float                   # seconds this track was seen
+    # per eye (the subject's right, left), this frame: closure 0 open .. 1 shut against that
+    # eye's own recent open level, and whether it counts as closed (SignalConfig.eye_closed)
+    closure_right: Optional[float] = None
+    closure_left: Optional[float] = None
+    right_closed: Optional[bool] = None
+    left_closed: Optional[bool] = None
 
     def to_dict(self) -> dict:
         return {"track_id": self.track_id, "present": self.present, "eyes_closed": self.eyes_closed,
+                "eyes": {"right": {"closure": _r(self.closure_right), "closed": self.right_closed},
+                         "left": {"closure": _r(self.closure_left), "closed": self.left_closed}},
                 "closure": _r(self.closure), "on_screen": self.on_screen,
                 "attention": self.attention.to_dict(), "fatigue": self.fatigue.to_dict(),
                 "tension": self.tension.to_dict(), "baseline": self.baseline_source, "seen_s": _r(self.seen_s, 1)}
@@ -170,6 +178,7 @@ class SignalSession:
         return {
             "track_id": self._current_id(tr.id), "seen_s": round(tr.total_present, 2),
             "blinks": c.get("blink", 0), "slow_blinks": c.get("slow_blink", 0),
+            "incomplete_blinks": c.get("incomplete_blink", 0),
             "blinks_per_min": round((c.get("blink", 0) + c.get("slow_blink", 0)) / minutes, 1) if minutes > 0 else None,
             "mean_blink_s": round(float(np.mean(tr.blink_durations)), 3) if tr.blink_durations else None,
             "perclos": round(tr.total_p80 / tr.total_present, 3) if tr.total_present > 0 else None,
@@ -245,8 +254,11 @@ class SignalSession:
             attention, fatigue, tension = compute_states(StateInputs(cfg, t, tr.win, tr.events, b, abstain))
             tr.state_cache = (t, key, (attention, fatigue, tension))
             tr.dirty = False
+        eyes = tr.last_eyes if present else None
+        cr, cl = eyes if eyes is not None else (None, None)
         return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
-                          tr.baseline_source(), tr.seen_s)
+                          tr.baseline_source(), tr.seen_s, cr, cl,
+                          None if cr is None else cr >= cfg.eye_closed, None if cl is None else cl >= cfg.eye_closed)
 
 
 def learn_baseline(frames, config: Optional[SignalConfig] = None, track_id: Optional[int] = None,

@@ -52,6 +52,7 @@ class Track:
         self._prov: Optional[Baseline] = None
         self._prov_t = -math.inf
         self.last: Optional[Tuple[bool, Optional[float], Optional[bool]]] = None
+        self.last_eyes: Optional[Tuple[float, float]] = None  # blink closure per eye (right, left)
         # session totals
         self.total_present = 0.0
         self.total_p80 = 0.0
@@ -84,7 +85,8 @@ class Track:
         last second). The first is PERCLOS's; the second drives the blink detector."""
         known = self.given is not None or self.learned is not None
         prior = self.baseline.eye_open if known else Baseline().eye_open
-        return self.lids.closure(t, fs.eye_open_right, fs.eye_open_left, prior, known, self.blinks.closed)
+        closed = self.blinks.closed or self.closures.closed
+        return self.lids.closure(t, fs.eye_open_right, fs.eye_open_left, prior, known, closed)
 
     # -- events
     @property
@@ -98,6 +100,8 @@ class Track:
         self.counts[e.type] = self.counts.get(e.type, 0) + 1
         if e.type in ("blink", "slow_blink"):
             self.blink_durations.append(float(e.duration))
+            if e.details.get("complete") is False:
+                self.counts["incomplete_blink"] = self.counts.get("incomplete_blink", 0) + 1
         if self.learner is not None and self.learned is None:
             if e.type in ("blink", "slow_blink"):
                 self.learner.blinks.append(float(e.duration))
@@ -133,7 +137,7 @@ class Track:
         good = fs.quality >= cfg.min_quality
         c, cb = self.closure(t, fs)
         personal = b.learned or (self._prov is not None and b is self._prov)
-        obs = Observation(t, fs, face.pose, good, c, cb, None, b, bool(personal))
+        obs = Observation(t, fs, face.pose, good, c, cb, None, b, bool(personal), self.lids.eyes)
         for d in self.eye_detectors:
             collect(*d.update(obs))
         p80 = c >= cfg.perclos_closure
@@ -153,7 +157,8 @@ class Track:
              float(self.smile.state) if good else None]
         for w in self.windows:
             w.push(t, dt, v)
-        self.last = (self.blinks.closed, c, on)
+        self.last = (self.blinks.closed or self.closures.closed, c, on)
+        self.last_eyes = self.lids.eyes if good else None
         if good:
             self._learn(t, dt, fs, face.pose, motion, neg, p80, on)
         # drop old events

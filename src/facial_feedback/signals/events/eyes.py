@@ -1,12 +1,15 @@
 """Blinks and eye closures from the per-frame closure (0 open .. 1 shut), with hysteresis.
 
-Both detectors run the same lid machine (`LidMachine`); the blink detector reports the short
-closures (blink, slow_blink), the closure detector the long ones (eye_closure, confirmed after
-closure_min_s and ended when the eyes stay open merge_gap_s).
+The blink detector finds dips of the closure (blink, slow_blink); the closure detector runs a
+hysteresis machine (`LidMachine`) for the long ones (eye_closure, confirmed after closure_min_s
+and ended when the eyes stay open merge_gap_s).
 """
 from __future__ import annotations
 
-from typing import FrozenSet, Optional, Tuple
+from collections import deque
+from typing import Deque, FrozenSet, List, Optional, Tuple
+
+import numpy as np
 
 from ..config import SignalConfig
 from .base import Detector, Event, Observation, Pair, cross
@@ -107,11 +110,101 @@ class _LidDetector(Detector):
         return self._keep(self.lids.close(t))
 
 
-class BlinkDetector(_LidDetector):
-    """blink (<= blink_max_s) and slow_blink (< closure_min_s)."""
+class BlinkDetector(Detector):
+    """blink (<= blink_max_s) and slow_blink (< closure_min_s): a dip of the blink closure.
+
+    The closure is already per person (against the lids' own level of the last second,
+    config.py, closure.py); a dip counts when it rises at least the threshold above its left
+    base (the lowest closure of the blink_base_s before it started) and falls back below half
+    of its rise. The threshold starts at the population prior and then follows the person's
+    own blinks (a share of the median rise of the last ones), so a shallow blinker (looking
+    up, heavy lids) is not missed and a deep one is not fooled by a laugh's narrowing. A dip
+    longer than closure_min_s is no blink (ClosureDetector's eye_closure) and is dropped.
+    Details: peak_closure, prominence, per-eye peak closures, complete (both eyes closed at
+    once at some frame: config.eye_closed).
+    """
 
     kind = "blink"
-    kinds = frozenset(("blink", "slow_blink"))
+
+    def __init__(self, cfg: SignalConfig, track: int):
+        self.cfg, self.track = cfg, track
+        self.hist: Deque[Tuple[float, float]] = deque()   # (t, c) before a dip, for its left base
+        self.dip: Optional[List[tuple]] = None             # (t, c, c_right, c_left) while in a dip
+        self.base = 0.0
+        self.rises: Deque[float] = deque(maxlen=cfg.blink_memory)
+
+    @property
+    def closed(self) -> bool:
+        return self.dip is not None
+
+    @property
+    def busy(self) -> bool:
+        return self.dip is not None
+
+    def threshold(self) -> float:
+        cfg = self.cfg
+        if len(self.rises) < cfg.blink_personal_n:
+            return cfg.blink_prominence
+        typical = float(np.median(self.rises))
+        return min(cfg.blink_max_prominence, max(cfg.blink_min_prominence, cfg.blink_rel * typical))
+
+    def update(self, obs: Observation) -> Pair:
+        if not obs.good:
+            return None, None
+        t = obs.t
+        eyes = obs.eye_closure if obs.eye_closure is not None else (obs.blink_closure, obs.blink_closure)
+        c = (eyes[0] + eyes[1]) / 2.0
+        if self.dip is None:
+            h = self.hist
+            while h and h[0][0] < t - self.cfg.blink_base_s:
+                h.popleft()
+            base = min((x[1] for x in h), default=c)
+            h.append((t, c))
+            if c - base >= 0.5 * self.threshold():
+                self.base = base
+                prev = h[-2] if len(h) >= 2 else (t, base)
+                self.dip = [(prev[0], prev[1], prev[1], prev[1]), (t, c, eyes[0], eyes[1])]
+            return None, None
+        self.dip.append((t, c, eyes[0], eyes[1]))
+        if t - self.dip[1][0] > self.cfg.closure_min_s:
+            self._reset(t, c)   # a long closure: not a blink (ClosureDetector's)
+            return None, None
+        peak = max(x[1] for x in self.dip)
+        half = self.base + 0.5 * (peak - self.base)
+        if c > half:
+            return None, None
+        ev = self._event(peak, half)
+        self._reset(t, c)
+        return None, ev
+
+    def _reset(self, t: float, c: float) -> None:
+        self.dip = None
+        self.hist = deque([(t, c)])
+
+    def _event(self, peak: float, half: float) -> Optional[Event]:
+        cfg, d = self.cfg, self.dip
+        rise = peak - self.base
+        if rise < self.threshold():
+            return None
+        k = max(range(len(d)), key=lambda i: d[i][1])
+        i0 = max(i for i in range(k + 1) if d[i][1] <= half) if d[0][1] <= half else 0
+        t_on = cross(d[i0][0], d[i0][1], d[i0 + 1][0], d[i0 + 1][1], half) if i0 < k else d[k][0]
+        t_end = cross(d[-2][0], d[-2][1], d[-1][0], d[-1][1], half)
+        dur = max(0.0, t_end - t_on)
+        if dur >= cfg.closure_min_s:
+            return None
+        self.rises.append(rise)
+        both = [min(x[2], x[3]) for x in d[1:]]
+        details = {"peak_closure": float(peak), "prominence": float(rise),
+                   "peak_right": float(max(x[2] for x in d[1:])), "peak_left": float(max(x[3] for x in d[1:])),
+                   "complete": bool(max(both) >= cfg.eye_closed)}
+        kind = "blink" if dur <= cfg.blink_max_s else "slow_blink"
+        return Event(kind, self.track, t_on, dur, details)
+
+    def close(self, t: float) -> Optional[Event]:
+        self.dip = None   # a blink cut by a gap is not counted
+        self.hist = deque()
+        return None
 
 
 class ClosureDetector(_LidDetector):
