@@ -222,16 +222,18 @@ Interval = Tuple[float, float]
 
 
 def detect_session(frames, config=None) -> Tuple[List[Interval], list, list]:
-    """(blink intervals, the blink Events, per-frame (time, FaceSignals or None)) of SignalSession."""
+    """(blink intervals, the blink Events, per-frame (time, TrackState or None)) of a fresh SignalSession."""
     from facial_feedback.signals import SignalConfig, SignalSession
 
     s = SignalSession(config or SignalConfig())
-    events = []
+    events, states = [], []
     for fr in frames:
-        events.extend(s.update(fr).ended)
+        snap = s.update(fr)
+        events.extend(snap.ended)
+        states.append((fr.timestamp, snap.tracks[0] if snap.tracks and snap.tracks[0].present else None))
     events.extend(s.close())
     blinks = [e for e in events if e.type in ("blink", "slow_blink")]
-    return [(e.onset, e.onset + e.duration) for e in blinks], blinks, s
+    return [(e.onset, e.onset + e.duration) for e in blinks], blinks, states
 
 
 def detect_textbook(frames, thr: float = 0.2, min_frames: int = 2) -> List[Interval]:
@@ -302,47 +304,139 @@ def _row(name: str, s: Score) -> str:
     return f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.tp} | {s.fp} | {s.fn} |"
 
 
-def evaluate(clips: List[Clip], feats: Dict[str, dict], config=None) -> dict:
-    """Scores of both rows, overall and per condition, plus closure and completeness."""
-    rows = {"facial-feedback": {}, "textbook (EAR < 0.2, >= 2 frames)": {}}
-    extra = {"closure": Score(), "closure_frames": 0, "closure_agree": 0, "complete_ok": 0, "complete_n": 0,
-             "first_s": Score(), "later": Score()}
+OURS, TEXTBOOK = "facial-feedback", "textbook (EAR < 0.2, >= 2 frames)"
+
+
+def evaluate(clips: List[Clip], frames: Dict[str, list], config=None) -> dict:
+    """Scores of both rows overall, per condition and per clip, plus per-eye closure,
+    completeness and recall in the clips' first second."""
+    rows: Dict[str, Dict[str, Score]] = {OURS: {}, TEXTBOOK: {}}
+    extra = {"eyes": {"right": Score(), "left": Score()}, "frames": 0, "complete_ok": 0, "complete_n": 0,
+             "incomplete_ok": 0, "incomplete_n": 0, "first_s": Score(), "later": Score(), "per_clip": {}}
     for c in clips:
-        frames = frames_of(feats[c.name])
-        ours, events, _ = detect_session(frames, config)
-        for row, det in (("facial-feedback", ours), ("textbook (EAR < 0.2, >= 2 frames)", detect_textbook(frames))):
+        fr = frames[c.name]
+        ours, events, states = detect_session(fr, config)
+        for row, det in ((OURS, ours), (TEXTBOOK, detect_textbook(fr))):
             sc, pairs = match(c.blinks, det, c.t_range)
             for key in ("all", c.condition):
                 rows[row].setdefault(key, Score()).add(sc)
-            if row == "facial-feedback":
-                _extra(extra, c, events, pairs, frames)
+            if row == OURS:
+                extra["per_clip"][c.name] = sc
+                _completeness(extra, c, events, pairs)
+                _eyes(extra, c, states)
     return {"rows": rows, "extra": extra}
 
 
-def _extra(extra: dict, c: Clip, events, pairs: Dict[int, int], frames) -> None:
+def _completeness(extra: dict, c: Clip, events, pairs: Dict[int, int]) -> None:
     for i, j in pairs.items():
         want = c.blinks[j].complete
         got = events[i].details.get("complete")
-        if got is not None:
-            extra["complete_n"] += 1
-            extra["complete_ok"] += int(bool(got) == want)
-    # the clip's first second vs later (recall only)
+        if got is None:
+            continue
+        k = "complete" if want else "incomplete"
+        extra[k + "_n"] += 1
+        extra[k + "_ok"] += int(bool(got) == want)
     t0 = c.t_range[0]
     matched = set(pairs.values())
     for j, tb in enumerate(c.blinks):
-        key = "first_s" if tb.start < t0 + 1.0 else "later"
-        if j in matched:
-            extra[key].tp += 1
-        else:
-            extra[key].fn += 1
+        sc = extra["first_s" if tb.start < t0 + 1.0 else "later"]
+        sc.tp += j in matched
+        sc.fn += j not in matched
+
+
+def _eyes(extra: dict, c: Clip, states) -> None:
+    """Per annotated frame: each eye closed or open, against the tag's full-closure marks (LE =
+    the subject's left eye). A repeat packet shows the frame decoded before it."""
+    ts = np.array([t for t, _ in states])
+    for t, (le, re_) in c.closed.items():
+        k = int(np.searchsorted(ts, t + 1e-3)) - 1
+        if k < 0 or states[k][1] is None:
+            continue
+        st = states[k][1]
+        extra["frames"] += 1
+        for side, want, got in (("right", re_, st.right_closed), ("left", le, st.left_closed)):
+            if got is None:
+                continue
+            sc = extra["eyes"][side]
+            sc.tp += bool(got and want)
+            sc.fp += bool(got and not want)
+            sc.fn += bool(want and not got)
+
+
+def person_of(clip_name: str) -> str:
+    return clip_name.split("_")[0]
+
+
+# Leave-one-person-out choice of the detector's free parameters: for each person, the grid
+# point with the best F1 on the other people is scored on that person.
+GRID = {"blink_prominence": (0.3, 0.35, 0.4), "blink_rel": (0.4, 0.5, 0.6), "blink_min_prominence": (0.22, 0.28, 0.34)}
+
+
+def lopo(clips: List[Clip], frames: Dict[str, list]) -> Tuple[Score, Dict[str, dict]]:
+    import itertools
+    from dataclasses import replace
+
+    from facial_feedback.signals import SignalConfig
+
+    keys = list(GRID)
+    per_cfg = {}
+    for vals in itertools.product(*(GRID[k] for k in keys)):
+        cfg = replace(SignalConfig(), **dict(zip(keys, vals)))
+        per_cfg[vals] = {c.name: match(c.blinks, detect_session(frames[c.name], cfg)[0], c.t_range)[0] for c in clips}
+    people = sorted({person_of(c.name) for c in clips})
+    total, chosen = Score(), {}
+    for p in people:
+        def f1_without(vals):
+            s = Score()
+            for name, sc in per_cfg[vals].items():
+                if person_of(name) != p:
+                    s.add(sc)
+            return s.f1
+        best = max(per_cfg, key=f1_without)
+        chosen[p] = dict(zip(keys, best))
+        for name, sc in per_cfg[best].items():
+            if person_of(name) == p:
+                total.add(sc)
+    return total, chosen
+
+
+def report(root: Path, clips: List[Clip], res: dict, timing: str) -> None:
+    n_true = sum(len(c.blinks) for c in clips)
+    print(f"{root.name}: {len(clips)} clips of {len({person_of(c.name) for c in clips})} people, {n_true} true blinks "
+          f"({sum(not b.complete for c in clips for b in c.blinks)} never fully closed); "
+          f"tag times from {'packet presentation times' if timing == 'pts' else 'the .txt files'}\n")
+    print("| detector | precision | recall | F1 | TP | FP | FN |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, by in res["rows"].items():
+        print(_row(name, by["all"]))
+    conds = [k for k in CONDITIONS if any(k in by for by in res["rows"].values())]
+    print("\nF1 per condition:\n")
+    print("| detector | " + " | ".join(CONDITIONS[k] for k in conds) + " |")
+    print("| --- |" + " --- |" * len(conds))
+    for name, by in res["rows"].items():
+        print(f"| {name} | " + " | ".join(f"{by[k].f1:.3f}" for k in conds) + " |")
+    ex = res["extra"]
+    print(f"\nrecall of blinks in a clip's first second {ex['first_s'].recall:.3f} "
+          f"({ex['first_s'].tp}/{ex['first_s'].tp + ex['first_s'].fn}), later {ex['later'].recall:.3f} "
+          f"({ex['later'].tp}/{ex['later'].tp + ex['later'].fn})")
+    print(f"complete blinks called complete {ex['complete_ok']}/{ex['complete_n']}, "
+          f"incomplete called incomplete {ex['incomplete_ok']}/{ex['incomplete_n']} (matched blinks)")
+    print(f"\nper-eye closure per frame ({ex['frames']} annotated frames; 'closed' against the tags' full-closure marks):\n")
+    print("| eye | precision | recall | F1 |")
+    print("| --- | --- | --- | --- |")
+    for side, sc in ex["eyes"].items():
+        print(f"| {side} | {sc.precision:.3f} | {sc.recall:.3f} | {sc.f1:.3f} |")
+    bad = {k: v for k, v in ex["per_clip"].items() if v.fp or v.fn}
+    if bad:
+        print("\nclips with errors (facial-feedback): " + ", ".join(f"{k} (FP {v.fp}, FN {v.fn})" for k, v in bad.items()))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", default=str(DEFAULT))
-    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown only")
     ap.add_argument("--timing", choices=("pts", "txt"), default="pts",
                     help="time of a tag's frame id: its packet's presentation time (ffprobe; default) or the .txt")
+    ap.add_argument("--lopo", action="store_true", help="also choose the detector's parameters leave-one-person-out")
     ap.add_argument("--refresh", action="store_true", help="re-run the pipeline even where features are cached")
     args = ap.parse_args(argv)
     root = Path(args.folder)
@@ -364,25 +458,17 @@ def main(argv=None) -> int:
         feats[c.name] = features(c, factory, args.refresh)
         print(f"\r{k + 1}/{len(clips)} clips", end="", file=sys.stderr, flush=True)
     print(f"\rfeatures of {len(clips)} clips in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    res = evaluate(clips, feats)
-    n_true = sum(len(c.blinks) for c in clips)
-    print(f"{root.name}: {len(clips)} clips, {n_true} true blinks "
-          f"({sum(not b.complete for c in clips for b in c.blinks)} incomplete)\n")
-    print("| detector | precision | recall | F1 | TP | FP | FN |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, by in res["rows"].items():
-        print(_row(name, by["all"]))
-    print("\nF1 per condition:\n")
-    conds = [k for k in CONDITIONS if any(k in by for by in res["rows"].values())]
-    print("| detector | " + " | ".join(CONDITIONS[k] for k in conds) + " |")
-    print("| --- |" + " --- |" * len(conds))
-    for name, by in res["rows"].items():
-        print(f"| {name} | " + " | ".join(f"{by[k].f1:.3f}" for k in conds) + " |")
-    ex = res["extra"]
-    print(f"\nrecall in a clip's first second {ex['first_s'].recall:.3f} ({ex['first_s'].tp}/{ex['first_s'].tp + ex['first_s'].fn}), "
-          f"later {ex['later'].recall:.3f} ({ex['later'].tp}/{ex['later'].tp + ex['later'].fn})")
-    if ex["complete_n"]:
-        print(f"complete / incomplete right for {ex['complete_ok']}/{ex['complete_n']} matched blinks")
+    t1 = time.perf_counter()
+    frames = {c.name: frames_of(feats[c.name]) for c in clips}
+    res = evaluate(clips, frames)
+    report(root, clips, res, args.timing)
+    print(f"\nscored in {time.perf_counter() - t1:.1f} s")
+    if args.lopo:
+        sc, chosen = lopo(clips, frames)
+        print(f"\nleave-one-person-out over {len(chosen)} people (grid {GRID}): "
+              f"precision {sc.precision:.3f}, recall {sc.recall:.3f}, F1 {sc.f1:.3f}")
+        for p, ch in chosen.items():
+            print(f"  {p}: chosen on the others {ch}")
     return 0
 
 

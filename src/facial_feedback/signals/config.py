@@ -33,7 +33,13 @@ class SignalConfig:
     blink_base_s: float = 0.3
     blink_personal_n: int = 3
     blink_memory: int = 20
-    eye_closed: float = 0.7             # one eye's closure at or above this = that eye closed (per frame)
+    # One eye counts as closed in a frame when its closure reaches eye_closed_rel x that eye's
+    # typical blink peak (median of the person's last blink_memory blinks; eye_closed_prior
+    # until blink_personal_n are known), and at least eye_closed_min. A blink is complete when
+    # both eyes were closed at once.
+    eye_closed_rel: float = 0.52
+    eye_closed_prior: float = 0.8
+    eye_closed_min: float = 0.3
     blink_max_s: float = 0.5            # longer closures are slow blinks ...
     closure_min_s: float = 1.0          # ... and from this long on, eye closures
     perclos_closure: float = 0.8        # PERCLOS counts time with closure >= this (P80)

@@ -42,7 +42,7 @@ class TrackState:
     baseline_source: str            # population | session | calibration | file
     seen_s: float                   # seconds this track was seen
     # per eye (the subject's right, left), this frame: closure 0 open .. 1 shut against that
-    # eye's own recent open level, and whether it counts as closed (SignalConfig.eye_closed)
+    # eye's own recent open level, and whether it counts as closed (SignalConfig.eye_closed_rel)
     closure_right: Optional[float] = None
     closure_left: Optional[float] = None
     right_closed: Optional[bool] = None
@@ -256,9 +256,9 @@ class SignalSession:
             tr.dirty = False
         eyes = tr.last_eyes if present else None
         cr, cl = eyes if eyes is not None else (None, None)
+        r_closed, l_closed = tr.blinks.eyes_closed(eyes)
         return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
-                          tr.baseline_source(), tr.seen_s, cr, cl,
-                          None if cr is None else cr >= cfg.eye_closed, None if cl is None else cl >= cfg.eye_closed)
+                          tr.baseline_source(), tr.seen_s, cr, cl, r_closed, l_closed)
 
 
 def learn_baseline(frames, config: Optional[SignalConfig] = None, track_id: Optional[int] = None,

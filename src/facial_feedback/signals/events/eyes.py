@@ -121,7 +121,7 @@ class BlinkDetector(Detector):
     up, heavy lids) is not missed and a deep one is not fooled by a laugh's narrowing. A dip
     longer than closure_min_s is no blink (ClosureDetector's eye_closure) and is dropped.
     Details: peak_closure, prominence, per-eye peak closures, complete (both eyes closed at
-    once at some frame: config.eye_closed).
+    once at some frame; an eye is closed at a share of its own typical blink peak, config.py).
     """
 
     kind = "blink"
@@ -132,6 +132,7 @@ class BlinkDetector(Detector):
         self.dip: Optional[List[tuple]] = None             # (t, c, c_right, c_left) while in a dip
         self.base = 0.0
         self.rises: Deque[float] = deque(maxlen=cfg.blink_memory)
+        self.peaks: Deque[Tuple[float, float]] = deque(maxlen=cfg.blink_memory)  # per eye (right, left)
 
     @property
     def closed(self) -> bool:
@@ -147,6 +148,21 @@ class BlinkDetector(Detector):
             return cfg.blink_prominence
         typical = float(np.median(self.rises))
         return min(cfg.blink_max_prominence, max(cfg.blink_min_prominence, cfg.blink_rel * typical))
+
+    def eye_thresholds(self) -> Tuple[float, float]:
+        """Closure at which each eye (right, left) counts as closed, from the person's own blinks."""
+        cfg = self.cfg
+        if len(self.peaks) < cfg.blink_personal_n:
+            typical = (cfg.eye_closed_prior, cfg.eye_closed_prior)
+        else:
+            typical = tuple(float(np.median([p[i] for p in self.peaks])) for i in (0, 1))
+        return tuple(max(cfg.eye_closed_min, cfg.eye_closed_rel * x) for x in typical)  # type: ignore[return-value]
+
+    def eyes_closed(self, eyes: Optional[Tuple[float, float]]) -> Tuple[Optional[bool], Optional[bool]]:
+        if eyes is None:
+            return None, None
+        tr, tl = self.eye_thresholds()
+        return eyes[0] >= tr, eyes[1] >= tl
 
     def update(self, obs: Observation) -> Pair:
         if not obs.good:
@@ -193,11 +209,13 @@ class BlinkDetector(Detector):
         dur = max(0.0, t_end - t_on)
         if dur >= cfg.closure_min_s:
             return None
+        tr, tl = self.eye_thresholds()
+        complete = any(x[2] >= tr and x[3] >= tl for x in d[1:])
+        pr, pl = max(x[2] for x in d[1:]), max(x[3] for x in d[1:])
         self.rises.append(rise)
-        both = [min(x[2], x[3]) for x in d[1:]]
+        self.peaks.append((pr, pl))
         details = {"peak_closure": float(peak), "prominence": float(rise),
-                   "peak_right": float(max(x[2] for x in d[1:])), "peak_left": float(max(x[3] for x in d[1:])),
-                   "complete": bool(max(both) >= cfg.eye_closed)}
+                   "peak_right": float(pr), "peak_left": float(pl), "complete": bool(complete)}
         kind = "blink" if dur <= cfg.blink_max_s else "slow_blink"
         return Event(kind, self.track, t_on, dur, details)
 
