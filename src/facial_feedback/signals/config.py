@@ -52,6 +52,21 @@ class SignalConfig:
     merge_gap_s: float = 0.3
     head_off_yaw: float = 40.0          # head alone turned this far is off screen whatever the eyes do
     face_absent_min_s: float = 0.5
+    # Without a calibration (and without an explicit ScreenCone), "on the screen" is relative to
+    # the person's usual gaze: the weighted median gaze of the well-seen open-eyed frames of the
+    # last gaze_window_s (signals/gaze_ref.py); on the screen = within gaze_rel_yaw either side,
+    # gaze_rel_pitch_down below and gaze_rel_pitch_up above it (degrees). The median is
+    # refreshed every frame for the first gaze_ref_min_s, then every second.
+    gaze_window_s: float = 600.0
+    gaze_ref_min_s: float = 1.5
+    gaze_off_weight: float = 0.5       # weight of a gaze outside the cone in that median
+    gaze_rel_yaw: float = 25.0
+    gaze_rel_pitch_down: float = 25.0
+    gaze_rel_pitch_up: float = 20.0
+    gaze_open_max: float = 0.4          # frames whose closure (against the open level) is above this do not teach it
+    # Attention is "high" only when the on-screen share is within 0.1 of the person's own share
+    # and of at least this (a baseline of looking away cannot make looking away "high" attention).
+    attention_high_min: float = 0.75
     # Frown: brows lowered by >= frown_on of their baseline height (relative) for frown_min_s.
     frown_on: float = 0.10
     frown_off: float = 0.06

@@ -124,7 +124,7 @@ class SignalSession:
             fs = face.signals
             if fs is None:
                 fs = face_signals(face.landmarks, face.pose, self.calibration, self.cone)
-            tr.update(t, dt, fs, face, self.calibration, self._collector(started, ended, tr))
+            tr.update(t, dt, fs, face, self.calibration, self._collector(started, ended, tr), self.cone)
 
         for tid, tr in list(self._tracks.items()):
             if tr.id in seen_ids:
@@ -251,7 +251,8 @@ class SignalSession:
         if cache is not None and not tr.dirty and cache[1] == key and t - cache[0] < cfg.state_interval_s:
             attention, fatigue, tension = cache[2]
         else:
-            attention, fatigue, tension = compute_states(StateInputs(cfg, t, tr.win, tr.events, b, abstain))
+            attention, fatigue, tension = compute_states(StateInputs(cfg, t, tr.win, tr.events, b, abstain,
+                                                                     tr.gaze_mode(self.calibration, self.cone)))
             tr.state_cache = (t, key, (attention, fatigue, tension))
             tr.dirty = False
         eyes = tr.last_eyes if present else None

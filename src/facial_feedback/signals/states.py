@@ -36,6 +36,10 @@ class State:
                 "metrics": {k: _r(v, 4) for k, v in self.metrics.items()}}
 
 
+_GAZE_MODES = {"relative": " (not calibrated: relative to the person's usual gaze)",
+               "calibrated": " (calibrated gaze)", "cone": ""}
+
+
 def _level(v: float) -> str:
     return "low" if v < 0.3 else ("moderate" if v < 0.6 else "high")
 
@@ -62,8 +66,9 @@ class StateInputs:
     """What the states read of one track at time t."""
 
     def __init__(self, cfg: SignalConfig, t: float, windows: Mapping[str, Window], events: Deque[Event],
-                 baseline: Baseline, abstain: bool):
+                 baseline: Baseline, abstain: bool, gaze_mode: str = "cone"):
         self.cfg, self.t, self.win, self.events, self.b, self.abstain = cfg, t, windows, events, baseline, abstain
+        self.gaze_mode = gaze_mode  # calibrated | relative (to the person's usual gaze) | cone
 
     def conf(self, win: Window) -> float:
         fill = min(1.0, win.weight(PRESENT) / win.span)
@@ -86,10 +91,12 @@ def attention_state(x: StateInputs) -> State:
     look_rate = len(looks) / minutes
     value = (on_share if on_share is not None else 0.0) * (present_share or 0.0)
     base_att = b.on_screen
-    lvl = "high" if value >= base_att - 0.1 else ("moderate" if value >= base_att - 0.3 else "low")
+    ref = max(base_att, cfg.attention_high_min)
+    lvl = "high" if value >= ref - 0.1 else ("moderate" if value >= ref - 0.3 else "low")
     cues = []
     if on_share is not None:
-        cues.append(f"looking at the screen {_pct(on_share)} of the last {span}, baseline {_pct(base_att)}")
+        how = _GAZE_MODES.get(x.gaze_mode, "")
+        cues.append(f"looking at the screen {_pct(on_share)} of the last {span}, baseline {_pct(base_att)}{how}")
     cues.append(f"{_plural(len(looks), 'look-away')} in the last {span} "
                 f"({look_rate:.1f}/min, baseline {b.look_away_rate:.1f}/min)")
     if present_share is not None and present_share < 0.99:

@@ -11,6 +11,7 @@ from .closure import LidLevels
 from .config import SignalConfig
 from .events import (BlinkDetector, ClosureDetector, Detector, Event, FrownDetector, HeadDropDetector,
                      LookAwayDetector, NodDetector, Observation, SmileDetector, YawnDetector)
+from .gaze_ref import GazeReference
 from .geometry import FaceSignals, negative_emotion
 from .windows import NCH, PRESENT, SEEN, Window
 
@@ -28,6 +29,7 @@ class Track:
         self.last_t: Optional[float] = None
         self.seen_s = 0.0
         self.lids = LidLevels(cfg)
+        self.gaze_ref = GazeReference(cfg)
         self.blinks = BlinkDetector(cfg, tid)
         self.closures = ClosureDetector(cfg, tid)
         self.yawn = YawnDetector(cfg, tid)
@@ -124,7 +126,8 @@ class Track:
             w.push(t, dt, v)
 
     # -- a frame with this track's face
-    def update(self, t: float, dt: float, fs: FaceSignals, face, calibration, collect: Collect) -> None:
+    def update(self, t: float, dt: float, fs: FaceSignals, face, calibration, collect: Collect,
+               cone=None) -> None:
         cfg = self.cfg
         if self.last_t is not None and t - self.last_t > cfg.max_gap_s:
             self.end_episodes(self.last_t, collect)
@@ -142,7 +145,7 @@ class Track:
             collect(*d.update(obs))
         p80 = c >= cfg.perclos_closure
         self.total_p80 += dt if p80 else 0.0
-        obs.on_screen = on = self._on_screen(fs, face.pose, calibration)
+        obs.on_screen = on = self._on_screen(t, fs, face.pose, good and c <= cfg.gaze_open_max, calibration, cone)
         for d in self.face_detectors:
             collect(*d.update(obs))
         motion = self._motion(t, face.pose)
@@ -166,16 +169,27 @@ class Track:
         while self.events and (self.events[0].end or self.events[0].onset) < horizon:
             self.events.popleft()
 
-    def _on_screen(self, fs: FaceSignals, pose, calibration) -> Optional[bool]:
+    def gaze_mode(self, calibration, cone) -> str:
+        """How "on the screen" is decided: calibrated | cone (an explicit ScreenCone) | relative."""
+        return "calibrated" if calibration is not None else ("cone" if cone is not None else "relative")
+
+    def _on_screen(self, t: float, fs: FaceSignals, pose, usable: bool, calibration, cone) -> Optional[bool]:
         """Gaze / head on screen (unknown while the eyes are closed: a blink is no look-away)."""
         cfg = self.cfg
-        on = fs.on_screen
-        if calibration is not None and fs.gaze_yaw is not None:
-            on = calibration.contains(fs.gaze_yaw, fs.gaze_pitch)
+        closed = self.blinks.closed or self.closures.closed
+        mode = self.gaze_mode(calibration, cone)
         head_off = pose is not None and abs(pose.yaw) >= cfg.head_off_yaw
+        if mode == "calibrated" and fs.gaze_yaw is not None:
+            on = calibration.contains(fs.gaze_yaw, fs.gaze_pitch)
+        elif mode == "relative":
+            gaze = ((fs.gaze_yaw, fs.gaze_pitch) if fs.gaze_yaw is not None
+                    else ((pose.yaw, pose.pitch) if pose is not None else None))
+            on = self.gaze_ref.update(t, gaze, usable and not closed and not head_off)
+        else:
+            on = fs.on_screen
         if head_off:
             on = False
-        if self.blinks.closed and on is not None and not head_off:
+        if closed and on is not None and not head_off:
             on = None
         return on
 
