@@ -7,12 +7,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from facial_feedback.signals import SignalConfig, SignalSession
+from facial_feedback.signals import SignalSession
 from facial_feedback.signals import synthetic as S
 from facial_feedback.signals.geometry import FaceSignals
 from facial_feedback.types import Box, Face, FrameResult
