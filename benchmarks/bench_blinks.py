@@ -354,7 +354,8 @@ def _eyes(extra: dict, c: Clip, states) -> None:
             continue
         st = states[k][1]
         extra["frames"] += 1
-        for side, want, got in (("right", re_, st.right_closed), ("left", le, st.left_closed)):
+        for side, want, got in (("right", re_, getattr(st, "right_closed", None)),
+                                ("left", le, getattr(st, "left_closed", None))):
             if got is None:
                 continue
             sc = extra["eyes"][side]
@@ -385,6 +386,15 @@ def lopo(clips: List[Clip], frames: Dict[str, list]) -> Tuple[Score, Dict[str, d
         per_cfg[vals] = {c.name: match(c.blinks, detect_session(frames[c.name], cfg)[0], c.t_range)[0] for c in clips}
     people = sorted({person_of(c.name) for c in clips})
     total, chosen = Score(), {}
+    default = tuple(getattr(SignalConfig(), k) for k in keys)
+    closeness = {v: -sum(abs(a - b) for a, b in zip(v, default)) for v in per_cfg}
+    f1s = []
+    for vals in per_cfg:
+        s = Score()
+        for sc in per_cfg[vals].values():
+            s.add(sc)
+        f1s.append(s.f1)
+    chosen["_grid_f1"] = {"min": round(min(f1s), 3), "max": round(max(f1s), 3)}
     for p in people:
         def f1_without(vals):
             s = Score()
@@ -392,7 +402,7 @@ def lopo(clips: List[Clip], frames: Dict[str, list]) -> Tuple[Score, Dict[str, d
                 if person_of(name) != p:
                     s.add(sc)
             return s.f1
-        best = max(per_cfg, key=f1_without)
+        best = max(per_cfg, key=lambda v: (round(f1_without(v), 6), closeness[v]))  # ties: nearest the defaults
         chosen[p] = dict(zip(keys, best))
         for name, sc in per_cfg[best].items():
             if person_of(name) == p:
@@ -465,7 +475,9 @@ def main(argv=None) -> int:
     print(f"\nscored in {time.perf_counter() - t1:.1f} s")
     if args.lopo:
         sc, chosen = lopo(clips, frames)
-        print(f"\nleave-one-person-out over {len(chosen)} people (grid {GRID}): "
+        grid = chosen.pop("_grid_f1")
+        print(f"\nleave-one-person-out over {len(chosen)} people (grid {GRID}; F1 of the grid's points on all "
+              f"people {grid['min']:.3f}..{grid['max']:.3f}): "
               f"precision {sc.precision:.3f}, recall {sc.recall:.3f}, F1 {sc.f1:.3f}")
         for p, ch in chosen.items():
             print(f"  {p}: chosen on the others {ch}")
