@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from facial_feedback.signals import SignalSession
-from facial_feedback.signals import synthetic as S
+from tests import synthetic as S
 from facial_feedback.signals.geometry import FaceSignals
 from facial_feedback.types import Box, Face, FrameResult
 
