@@ -4,6 +4,7 @@ from the shared clips (lighting and distance changing), an hour of lid signals d
 the uncalibrated "on the screen" on a woman facing the camera."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -199,6 +200,8 @@ def test_per_eye_closure_in_the_track_state_and_the_blink(analyzer):
     shut = [k for k, s in enumerate(states) if s.right_closed and s.left_closed]
     assert shut and all(24 <= k <= 30 for k in shut) and set(shut) & {26, 27, 28}, shut
     assert all(s.closure_right is not None and 0 <= s.closure_left <= 1 for s in states)
+    for fr in frames:   # plain JSON types (no NumPy scalars) in every snapshot
+        json.loads(json.dumps(fr.session.to_dict()))
     d = frames[27].session.to_dict()["tracks"][0]["eyes"]
     assert set(d) == {"right", "left"} and set(d["left"]) == {"closure", "closed"}
     (b,) = _blinks(frames)

@@ -41,7 +41,7 @@ class GazeReference:
         cfg = self.cfg
         ry, rp = self.ref
         dp = pitch - rp
-        return abs(yaw - ry) <= cfg.gaze_rel_yaw and -cfg.gaze_rel_pitch_down <= dp <= cfg.gaze_rel_pitch_up
+        return bool(abs(yaw - ry) <= cfg.gaze_rel_yaw and -cfg.gaze_rel_pitch_down <= dp <= cfg.gaze_rel_pitch_up)
 
     def update(self, t: float, gaze: Optional[Tuple[float, float]], usable: bool) -> Optional[bool]:
         """Feed one frame's gaze (None: unknown); usable = well seen, eyes open, head not

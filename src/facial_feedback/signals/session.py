@@ -256,7 +256,7 @@ class SignalSession:
             tr.state_cache = (t, key, (attention, fatigue, tension))
             tr.dirty = False
         eyes = tr.last_eyes if present else None
-        cr, cl = eyes if eyes is not None else (None, None)
+        cr, cl = (float(eyes[0]), float(eyes[1])) if eyes is not None else (None, None)
         r_closed, l_closed = tr.blinks.eyes_closed(eyes)
         return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
                           tr.baseline_source(), tr.seen_s, cr, cl, r_closed, l_closed)

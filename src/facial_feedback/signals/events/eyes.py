@@ -162,7 +162,7 @@ class BlinkDetector(Detector):
         if eyes is None:
             return None, None
         tr, tl = self.eye_thresholds()
-        return eyes[0] >= tr, eyes[1] >= tl
+        return bool(eyes[0] >= tr), bool(eyes[1] >= tl)
 
     def update(self, obs: Observation) -> Pair:
         if not obs.good:
