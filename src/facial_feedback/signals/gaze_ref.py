@@ -8,7 +8,8 @@ weighted median of their well-seen, open-eyed frames of the last gaze_window_s, 
 counts as on the screen within a cone around it. From the first frames on (a person at a
 screen mostly looks at it); gazes outside the cone weigh half (gaze_off_weight), so a
 look-away moves it only when it lasts twice as long as the looking at the screen around it,
-and a lasting change of posture or of camera does.
+and a lasting change of posture or of camera does. Until a first open-eyed frame was seen, the
+track falls back to the fixed default cone (FaceSignals.on_screen).
 """
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ class Track:
              float(self.smile.state) if good else None]
         for w in self.windows:
             w.push(t, dt, v)
-        self.last = (self.blinks.closed or self.closures.closed, c, on)
+        self.last = (self.closures.closed, c, on)   # eyes shut: the closure detector's hysteresis
         self.last_eyes = self.lids.eyes if good else None
         if good:
             self._learn(t, dt, fs, face.pose, motion, neg, p80, on)
@@ -174,9 +174,9 @@ class Track:
         return "calibrated" if calibration is not None else ("cone" if cone is not None else "relative")
 
     def _on_screen(self, t: float, fs: FaceSignals, pose, usable: bool, calibration, cone) -> Optional[bool]:
-        """Gaze / head on screen (unknown while the eyes are closed: a blink is no look-away)."""
+        """Gaze / head on screen (unknown while the eyes are shut: a blink is no look-away)."""
         cfg = self.cfg
-        closed = self.blinks.closed or self.closures.closed
+        closed = self.closures.closed
         mode = self.gaze_mode(calibration, cone)
         head_off = pose is not None and abs(pose.yaw) >= cfg.head_off_yaw
         if mode == "calibrated" and fs.gaze_yaw is not None:
@@ -185,6 +185,8 @@ class Track:
             gaze = ((fs.gaze_yaw, fs.gaze_pitch) if fs.gaze_yaw is not None
                     else ((pose.yaw, pose.pitch) if pose is not None else None))
             on = self.gaze_ref.update(t, gaze, usable and not closed and not head_off)
+            if self.gaze_ref.ref is None:
+                on = fs.on_screen   # no open-eyed frame seen yet: the fixed default cone meanwhile
         else:
             on = fs.on_screen
         if head_off:
