@@ -83,7 +83,8 @@ def connect(address: Optional[str], workers: Optional[int]):
         if address or os.environ.get("RAY_ADDRESS"):
             ray.init(address=address or None, **kw)
         else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **kw)
+            # "local": a new instance even where a `ray start` cluster runs on this machine
+            ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **kw)
     except Exception as e:
         raise BatchError(f"cannot start or reach Ray at {address or os.environ.get('RAY_ADDRESS') or 'a local instance'}:"
                          f" {type(e).__name__}: {e}") from None
@@ -110,6 +111,8 @@ def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, a
         busy: Dict[int, object] = {}  # actor index -> job
         idle = list(range(n))
         polls: Dict = {}            # poll ref -> actor index
+        pings: Dict = {}            # ping ref -> actor index, for actors Ray is restarting
+        retry_ping: Dict[int, float] = {}  # actor index -> when to ping it again
         last_poll = 0.0
         while queue or running:
             while idle and queue:
@@ -120,20 +123,31 @@ def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, a
                 running[ref] = (i, job, data)
                 busy[i] = job
                 hooks["started"](job, names[i])
-            done, _ = ray.wait(list(running), num_returns=1, timeout=0.25)
+            done, _ = ray.wait(list(running) + list(pings), num_returns=1, timeout=0.25)
             for ref in done:
+                if ref in pings:  # a restarted actor answers: it takes work again
+                    i = pings.pop(ref)
+                    try:
+                        names[i] = ray.get(ref)[0]
+                        idle.append(i)
+                    except died_errors:
+                        retry_ping[i] = time.monotonic() + POLL_EVERY_S
+                    continue
                 i, job, data = running.pop(ref)
                 busy.pop(i, None)
-                idle.append(i)
                 try:
                     res = ray.get(ref)
                 except died_errors as e:
                     if "creation task" in str(e):
                         raise BatchError(f"a Ray actor could not load the models: {e}") from None
+                    # Only ever dispatched to an actor that answered, so this is a death during the
+                    # task. Ray restarts the actor; it takes work again once it answers a ping.
+                    retry_ping[i] = time.monotonic()
                     if hooks["died"](job, f"Ray actor {names[i] or i} died: {type(e).__name__}"):
                         queue.appendleft(job)
                     continue
                 except ray.exceptions.RayTaskError as e:  # our code raised: this input fails alone
+                    idle.append(i)
                     row = empty_row(job.path, job.key, job.kind)
                     row["error"] = f"analysis failed on Ray: {e}"
                     row["worker"] = names[i]
@@ -141,8 +155,15 @@ def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, a
                     continue
                 finally:
                     del data
+                idle.append(i)
                 hooks["finish"](job, res["row"], res["files"])
             now = time.monotonic()
+            for i, when in list(retry_ping.items()):
+                if now >= when:
+                    del retry_ping[i]
+                    pings[actors[i].poll.remote()] = i
+            if queue and not running and not idle and not pings and not retry_ping:
+                raise BatchError("no Ray actor is left to run the remaining inputs")
             if now - last_poll >= POLL_EVERY_S:
                 last_poll = now
                 asked = set(polls.values())
