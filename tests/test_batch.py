@@ -199,3 +199,15 @@ def test_ctrl_c_then_rerun_redoes_nothing_finished(tmp_path):
         assert rows[d]["worker"] == workers_before[d]
     for f, ns in stamps.items():
         assert (out / f).stat().st_mtime_ns == ns
+
+
+def test_rerun_redoes_an_input_only_when_its_file_or_settings_change(collection, tmp_path):
+    from facial_feedback.pipeline import AnalyzerConfig
+
+    out = tmp_path / "out"
+    photo = collection / "b" / "photo.jpg"
+    first = analyze_many([photo], out=out, workers=1, as_frame=False)[0]
+    again = analyze_many([photo], out=out, workers=1, as_frame=False)[0]
+    assert again["worker"] == first["worker"] and again["wall_s"] == first["wall_s"]  # not redone
+    other = analyze_many([photo], out=out, workers=1, config=AnalyzerConfig(min_face_score=0.9), as_frame=False)[0]
+    assert other["worker"] != first["worker"] and other["status"] == "ok"  # new settings: redone

@@ -347,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth video frame (default 1)")
     b.add_argument("--annotate", action="store_true", help="also write annotated videos and photos")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    add_analyzer_flags(b, VIDEO_SETTINGS)
     b.set_defaults(func=cmd_batch)
 
     w = sub.add_parser("webcam", help="live analysis in a window (needs a display)")

@@ -146,20 +146,23 @@ def _expected_frames(job: Job, every: int) -> int:
 
 
 # ---- resume and commit ----------------------------------------------------------------------
-def _fingerprint(job: Job, every: int, annotate: bool) -> dict:
+def _fingerprint(job: Job, every: int, annotate: bool, config=None) -> dict:
+    """What the outputs depend on: the file (size, mtime), the options, the analysis settings."""
+    from dataclasses import asdict
+
     from .. import __version__
 
     st = os.stat(job.src)
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "every": every, "annotate": bool(annotate),
-            "version": __version__}
+            "settings": asdict(config) if config is not None else None, "version": __version__}
 
 
-def finished_row(out: Path, job: Job, every: int, annotate: bool) -> Optional[dict]:
+def finished_row(out: Path, job: Job, every: int, annotate: bool, config=None) -> Optional[dict]:
     """The row of an input a previous run completed with the same file and options, else None."""
     m = out / marker_name(job.key)
     try:
         d = json.loads(m.read_text())
-        if d.get("fingerprint") != _fingerprint(job, every, annotate):
+        if d.get("fingerprint") != _fingerprint(job, every, annotate, config):
             return None
         if d["row"].get("status") != "ok" or not all((out / n).exists() for n in d.get("outputs", [])):
             return None
@@ -181,7 +184,7 @@ def _atomic_write(dest: Path, data: bytes) -> None:
 
 
 def commit(out: Path, job: Job, row: dict, files: Dict[str, Union[str, bytes]], every: int,
-           annotate: bool) -> None:
+           annotate: bool, config=None) -> None:
     """Move one input's outputs into place (each by rename), then write its marker, last."""
     for name, content in files.items():
         dest = out / name
@@ -196,7 +199,7 @@ def commit(out: Path, job: Job, row: dict, files: Dict[str, Union[str, bytes]], 
                 shutil.copyfile(content, tmp)
                 os.replace(tmp, dest)
                 os.unlink(content)
-    marker = {"row": row, "fingerprint": _fingerprint(job, every, annotate), "outputs": sorted(files)}
+    marker = {"row": row, "fingerprint": _fingerprint(job, every, annotate, config), "outputs": sorted(files)}
     _atomic_write(out / marker_name(job.key), (json.dumps(marker, indent=1) + "\n").encode())
 
 
@@ -279,7 +282,7 @@ class BatchProgress:
 # ---- the driver -----------------------------------------------------------------------------
 def analyze_many(inputs: Union[PathLike, Iterable[PathLike]], out: PathLike, workers: Optional[int] = None,
                  ray: Union[bool, str, None] = None, ship: bool = False, every: int = 1, annotate: bool = False,
-                 on_event: Optional[Callable[[dict], None]] = None, show_progress: bool = False,
+                 config=None, on_event: Optional[Callable[[dict], None]] = None, show_progress: bool = False,
                  as_frame: Optional[bool] = None):
     """Analyse photos and videos (files, folders recursively, globs) into `out`.
 
@@ -287,13 +290,13 @@ def analyze_many(inputs: Union[PathLike, Iterable[PathLike]], out: PathLike, wor
     ray: None/False: the local pool; True: Ray (RAY_ADDRESS if set, else a local instance);
     "host:port" / "ray://...": that cluster. ship: send each input through Ray's object store
     (no shared file system needed). every: analyse every Nth video frame. annotate: also
-    write annotated videos/photos. on_event: called in this process with {"event": "start" |
+    write annotated videos/photos. config: the AnalyzerConfig every worker uses. on_event: called in this process with {"event": "start" |
     "progress" | "done" | "retry", "path", "key", "worker", "frames", ...}.
 
     Returns the summary rows (SUMMARY_COLUMNS), in input order: a pandas DataFrame when pandas
     is installed (as_frame=None) or asked for (as_frame=True), else a list of dicts."""
     rows = run_batch(inputs, out, workers=workers, ray=ray, ship=ship, every=every, annotate=annotate,
-                     on_event=on_event, show_progress=show_progress)
+                     config=config, on_event=on_event, show_progress=show_progress)
     if as_frame is False:
         return rows
     try:
@@ -306,7 +309,7 @@ def analyze_many(inputs: Union[PathLike, Iterable[PathLike]], out: PathLike, wor
 
 
 def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[bool, str, None] = None,
-              ship: bool = False, every: int = 1, annotate: bool = False,
+              ship: bool = False, every: int = 1, annotate: bool = False, config=None,
               on_event: Optional[Callable[[dict], None]] = None, show_progress: bool = False,
               report: Optional[Callable[[str, str], None]] = None) -> List[dict]:
     """analyze_many's work; returns the rows as dicts. `report(path, reason)` hears each failure."""
@@ -327,7 +330,7 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
     rows: Dict[int, dict] = {}
     todo: List[Job] = []
     for job in jobs:
-        prev = finished_row(out, job, every, annotate)
+        prev = finished_row(out, job, every, annotate, config)
         if prev is not None:
             rows[job.index] = prev
         else:
@@ -352,7 +355,7 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
         row["attempts"] = attempts or job.deaths + 1
         row["path"] = job.path
         if row["status"] == "ok":
-            commit(out, job, row, files, every, annotate)
+            commit(out, job, row, files, every, annotate, config)
         else:
             prog.failed += 1
             if report:
@@ -394,11 +397,11 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
                 from .cluster import run_ray
 
                 run_ray(todo, out, hooks, workers=workers, address=None if ray is True else str(ray),
-                        ship=ship, every=every, annotate=annotate)
+                        ship=ship, every=every, annotate=annotate, config=config)
             else:
                 from .local import run_local
 
-                run_local(todo, scratch, hooks, workers=workers, every=every, annotate=annotate)
+                run_local(todo, scratch, hooks, workers=workers, every=every, annotate=annotate, config=config)
     finally:
         prog.end()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -409,7 +412,7 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
 
 def main(ns) -> int:
     """`facial-feedback batch`: the CLI's subcommand (parsed in facial_feedback.cli)."""
-    from ..cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+    from ..cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, analyzer_config
 
     failures: List[Tuple[str, str]] = []
 
@@ -428,7 +431,7 @@ def main(ns) -> int:
     t0 = time.perf_counter()
     try:
         rows = run_batch(ns.inputs, ns.out, workers=ns.workers, ray=(True if ray == "" else ray), ship=ns.ship,
-                         every=ns.every, annotate=ns.annotate, report=report,
+                         every=ns.every, annotate=ns.annotate, config=analyzer_config(ns), report=report,
                          show_progress=sys.stderr.isatty() and not ns.quiet)
     except BatchError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -27,10 +27,10 @@ POLL_EVERY_S = 0.5
 class Analyser:
     """The actor: a Worker (models loaded once) plus what it is doing now, for progress."""
 
-    def __init__(self, every: int, annotate: bool):
+    def __init__(self, every: int, annotate: bool, config=None):
         from .worker import Worker
 
-        self.worker = Worker(every=every, annotate=annotate)
+        self.worker = Worker(every=every, annotate=annotate, config=config)
         self.current: Optional[int] = None
         self.frames = 0
 
@@ -92,7 +92,7 @@ def connect(address: Optional[str], workers: Optional[int]):
 
 
 def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, address: Optional[str] = None,
-            ship: bool = False, every: int = 1, annotate: bool = False) -> None:
+            ship: bool = False, every: int = 1, annotate: bool = False, config=None) -> None:
     from . import BatchError
     from .worker import empty_row
 
@@ -104,7 +104,8 @@ def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, a
         cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
         n = max(1, min(workers or cpus, cpus, len(todo)))
         cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0, max_concurrency=2)(Analyser)
-        actors = [cls.options(runtime_env={"env_vars": dict(THREAD_ENV)}).remote(every, annotate) for _ in range(n)]
+        actors = [cls.options(runtime_env={"env_vars": dict(THREAD_ENV)}).remote(every, annotate, config)
+                  for _ in range(n)]
         names: Dict[int, str] = {i: "" for i in range(n)}
         queue = deque(todo)
         running: Dict = {}          # task ref -> (actor index, job, shipped ref)

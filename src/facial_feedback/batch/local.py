@@ -38,14 +38,14 @@ def _env(values: Dict[str, str]):
                 os.environ[k] = v
 
 
-def _child(conn, every: int, annotate: bool) -> None:
+def _child(conn, every: int, annotate: bool, config=None) -> None:
     """A worker process: load the models once, then analyse what the driver sends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     parent = os.getppid()
     try:
         from .worker import Worker
 
-        w = Worker(every=every, annotate=annotate)
+        w = Worker(every=every, annotate=annotate, config=config)
     except BaseException as e:  # no models, no worker: the driver stops the batch
         conn.send(("fatal", f"a worker could not load the models: {type(e).__name__}: {e}"))
         return
@@ -96,7 +96,7 @@ def _death_reason(proc) -> str:
 
 
 def run_local(todo: List, scratch: Path, hooks: dict, workers: Optional[int] = None, every: int = 1,
-              annotate: bool = False) -> None:
+              annotate: bool = False, config=None) -> None:
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
@@ -111,7 +111,7 @@ def run_local(todo: List, scratch: Path, hooks: dict, workers: Optional[int] = N
 
     def spawn() -> None:
         parent_conn, child_conn = ctx.Pipe()
-        p = ctx.Process(target=_child, args=(child_conn, every, annotate), name="ff-batch-worker", daemon=True)
+        p = ctx.Process(target=_child, args=(child_conn, every, annotate, config), name="ff-batch-worker", daemon=True)
         with _env(THREAD_ENV):
             p.start()
         child_conn.close()

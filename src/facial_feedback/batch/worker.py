@@ -48,11 +48,13 @@ def peak_rss_mb() -> float:
     return round(r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0, 1)
 
 
-def output_names(key: str, kind: str, annotate: bool) -> Dict[str, str]:
+def output_names(key: str, kind: str, annotate: bool, signals: bool = True) -> Dict[str, str]:
     """Role -> path under DIR of each output of one input (key = its path relative to the
     batch's base, suffix kept so clip.mp4 and clip.mov never share outputs)."""
     if kind == "video":
-        names = {"rows": key + ".csv", "events": key + ".events.csv", "states": key + ".states.csv"}
+        names = {"rows": key + ".csv"}
+        if signals:
+            names.update(events=key + ".events.csv", states=key + ".states.csv")
         if annotate:
             names["annotated"] = key + ".annotated.mp4"
     else:
@@ -102,13 +104,13 @@ def _signal_columns(session: Optional[dict], row: dict) -> None:
 class Worker:
     """Holds the loaded models; `run` analyses one input into a temporary folder."""
 
-    def __init__(self, every: int = 1, annotate: bool = False):
-        from ..pipeline import Analyzer
+    def __init__(self, every: int = 1, annotate: bool = False, config=None):
+        from ..pipeline import Analyzer, AnalyzerConfig
 
         single_threaded()
         self.every = every
         self.annotate = annotate
-        self.analyzer = Analyzer()
+        self.analyzer = Analyzer(config if config is not None else AnalyzerConfig())
         self.name = worker_name()
 
     def close(self) -> None:
@@ -121,7 +123,7 @@ class Worker:
         Bad input is a failed row with its reason, never an exception."""
         row = empty_row(path, key, kind)
         row["worker"] = self.name
-        names = output_names(key, kind, self.annotate)
+        names = output_names(key, kind, self.annotate, self.analyzer.config.signals)
         tmp = {role: os.path.join(tmpdir, "f%d%s" % (i, _suffix(n))) for i, (role, n) in enumerate(names.items())}
         t0 = time.perf_counter()
         try:
@@ -140,14 +142,14 @@ class Worker:
         return {"row": row, "files": files}
 
     def _video(self, src, tmp, row, progress) -> None:
-        from ..io import probe_video
         from ..video import write_video_outputs
 
-        info = probe_video(src)
-        row["duration_s"] = round(info.frame_count / info.fps, 3) if info.fps > 0 else None
         s = write_video_outputs(self.analyzer, src, csv_path=tmp["rows"], annotate_path=tmp.get("annotated"),
-                                every=self.every, progress=progress, events_path=tmp["events"],
-                                states_path=tmp["states"])
+                                every=self.every, progress=progress, events_path=tmp.get("events"),
+                                states_path=tmp.get("states"))
+        info = getattr(s, "info", None)
+        if info is not None and info.fps > 0 and info.frame_count > 0:
+            row["duration_s"] = round(info.frame_count / info.fps, 3)
         row["frames"] = s.frames_analysed
         row["face_frames"] = s.frames_with_faces
         row["tracks"] = len(s.tracks)
