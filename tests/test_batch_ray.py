@@ -174,3 +174,16 @@ def test_actor_killed_mid_video_is_retried_and_twice_fails(ray_cluster, tmp_path
     check_kill_results(rows, hook)
     assert "Ray actor" in {r["output"]: r for r in rows}["always.mp4"]["error"]
     shutil.rmtree(root)
+
+
+def test_cluster_yaml_is_a_valid_ray_up_config():
+    """deploy/ray-cluster.yaml (docs/cluster.md) passes the checks `ray up` runs first."""
+    import yaml
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "deploy" / "ray-cluster.yaml").read_text())
+    full = prepare_config(cfg)
+    validate_config(full)
+    assert cfg["provider"]["type"] == "local" and len(cfg["provider"]["worker_ips"]) == cfg["max_workers"]
+    starts = " ".join(cfg["head_start_ray_commands"] + cfg["worker_start_ray_commands"])
+    assert starts.count("RAY_AUTH_MODE=token") == 2 and "[cluster]" in " ".join(cfg["setup_commands"])

@@ -39,11 +39,12 @@ PathLike = Union[str, os.PathLike]
 
 SUMMARY_COLUMNS: Tuple[str, ...] = (
     "path", "output", "kind", "status", "error", "duration_s", "frames", "face_frames", "tracks", "fps",
-    "wall_s", "worker", "attempts", "peak_rss_mb", *("share_" + e for e in EMOTIONS),
+    "wall_s", "cpu_s", "worker", "attempts", "peak_rss_mb", *("share_" + e for e in EMOTIONS),
     "blinks_per_min", "perclos", "look_aways")
 """One row per input. duration_s: the video's length (None for photos); frames: frames analysed;
 face_frames: of those, frames with a face; tracks: distinct face tracks (faces, for a photo);
-fps: frames analysed per second of wall_s, the worker's time on the input; worker: host:pid;
+fps: frames analysed per second of wall_s, the worker's time on the input; cpu_s: the CPU time
+its process spent on it (all threads); worker: host:pid;
 attempts: 1, or 2 after a worker died on it; share_*: each emotion's share of the face-frames;
 blinks_per_min, perclos (share of time the eyes were 80 % closed), look_aways: over all tracks."""
 

@@ -40,6 +40,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this whole process so far (every thread: decoder, both pipeline stages)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far (MiB)."""
     import resource
@@ -72,7 +80,7 @@ def marker_name(key: str) -> str:
 def empty_row(path: str, key: str, kind: str) -> dict:
     row = {"path": path, "output": key, "kind": kind, "status": "failed", "error": "",
            "duration_s": None, "frames": 0, "face_frames": 0, "tracks": 0, "fps": None, "wall_s": None,
-           "worker": "", "attempts": 0, "peak_rss_mb": None}
+           "cpu_s": None, "worker": "", "attempts": 0, "peak_rss_mb": None}
     for e in EMOTIONS:
         row["share_" + e] = None
     row.update({"blinks_per_min": None, "perclos": None, "look_aways": None})
@@ -125,7 +133,7 @@ class Worker:
         row["worker"] = self.name
         names = output_names(key, kind, self.annotate, self.analyzer.config.signals)
         tmp = {role: os.path.join(tmpdir, "f%d%s" % (i, _suffix(n))) for i, (role, n) in enumerate(names.items())}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         try:
             if kind == "video":
                 self._video(src, tmp, row, progress)
@@ -135,6 +143,7 @@ class Worker:
         except Exception as e:  # one bad input fails alone, with its reason
             row["error"] = _reason(e)
         row["wall_s"] = round(time.perf_counter() - t0, 3)
+        row["cpu_s"] = round(cpu_seconds() - c0, 3)
         if row["status"] == "ok" and row["frames"]:
             row["fps"] = round(row["frames"] / row["wall_s"], 1) if row["wall_s"] > 0 else None
         row["peak_rss_mb"] = peak_rss_mb()
