@@ -19,7 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .worker import THREAD_ENV
+from .worker import THREAD_ENV, usable_cpus
 
 POLL_EVERY_S = 0.5
 
@@ -84,7 +84,7 @@ def connect(address: Optional[str], workers: Optional[int]):
             ray.init(address=address or None, **kw)
         else:
             # "local": a new instance even where a `ray start` cluster runs on this machine
-            ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **kw)
+            ray.init(address="local", num_cpus=workers or usable_cpus(), include_dashboard=False, **kw)
     except Exception as e:
         raise BatchError(f"cannot start or reach Ray at {address or os.environ.get('RAY_ADDRESS') or 'a local instance'}:"
                          f" {type(e).__name__}: {e}") from None

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .worker import THREAD_ENV
+from .worker import THREAD_ENV, usable_cpus
 
 PROGRESS_EVERY_S = 0.25
 MAX_START_FAILURES = 3
@@ -100,9 +100,9 @@ def run_local(todo: List, scratch: Path, hooks: dict, workers: Optional[int] = N
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
-    from . import BatchError, MAX_DEATHS  # noqa: F401  (MAX_DEATHS: the policy lives in the driver)
+    from . import BatchError  # the retry policy (MAX_DEATHS) lives in the driver
 
-    n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    n = max(1, min(workers or usable_cpus(), len(todo)))
     ctx = mp.get_context("spawn")
     queue = deque(todo)
     slots: List[_Slot] = []

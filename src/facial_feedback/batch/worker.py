@@ -36,6 +36,14 @@ def single_threaded() -> None:
     cv2.setNumThreads(1)
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, as a container or taskset limits it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
