@@ -166,7 +166,10 @@ def test_worker_killed_mid_video_is_retried_and_twice_fails(long_clips, tmp_path
     assert not [p for p in final_files(out) if p.startswith("always")]
 
 
-def test_ctrl_c_then_rerun_redoes_nothing_finished(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "crash"])
+def test_interrupted_then_rerun_redoes_nothing_finished(tmp_path, stop):
+    """Ctrl-C at a terminal (SIGINT to the process group), or the driver killed with SIGKILL
+    (its workers notice they are orphaned and exit); then the same command again."""
     inputs = tmp_path / "in"
     for i in range(4):
         make_clip(inputs / f"c{i}.mp4", 90)
@@ -178,13 +181,27 @@ def test_ctrl_c_then_rerun_redoes_nothing_finished(tmp_path):
         while not list(out.glob("*.summary.json")) and time.monotonic() < deadline and p.poll() is None:
             time.sleep(0.05)
         assert p.poll() is None, "the batch ended before it could be interrupted"
-        os.killpg(p.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole process group
+        if stop == "ctrl-c":
+            os.killpg(p.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole process group
+        else:
+            p.kill()  # the driver alone dies at once; nothing of it runs any more
         p.wait(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 130
+    assert p.returncode == (130 if stop == "ctrl-c" else -signal.SIGKILL)
     done = sorted(m.name[: -len(".summary.json")] for m in out.glob("*.summary.json"))
+    worker_pid = int(json.loads((out / (done[0] + ".summary.json")).read_text())["row"]["worker"].rsplit(":", 1)[1])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the worker does not outlive its driver
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker_pid, signal.SIGKILL)
+        pytest.fail("the worker process outlived its driver")
     assert 1 <= len(done) < 4
     # what sits under a final name belongs to a finished input; no summary yet, no half file
     assert all(f.split(".mp4")[0] + ".mp4" in done for f in final_files(out)), final_files(out)
