@@ -130,6 +130,7 @@ def _same_outputs(a: Path, b: Path, keys):
 def test_ray_without_address_starts_a_local_instance(collection, tmp_path, local_out):
     """In a process of its own: Ray keeps per-process state (its auth token among it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["HOME"] = str(tmp_path / "home")  # the token a new local instance makes goes to ~/.ray: not the user's
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, "-m", "facial_feedback.cli", "batch", str(collection / "b"), "--out",
                           str(out), "--workers", "1", "--ray"], env=env, capture_output=True, text=True, timeout=300)
