@@ -40,6 +40,43 @@ def web_analyzer(request):
     return Analyzer(emotion_manifest=manifest)
 
 
+class ScriptClient:
+    """Mixed into Flask's test client: requests carry the token header, as a script on this
+    machine does (it reads <instance>/api-token; docs/security.md). Tests of the guard itself
+    use flask.testing.FlaskClient, which sends no token."""
+
+
+def _script_client_class():
+    from flask.testing import FlaskClient
+
+    from facial_feedback.web.guard import TOKEN_HEADER
+
+    class _Client(ScriptClient, FlaskClient):
+        def open(self, *args, **kwargs):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault(TOKEN_HEADER, self.application.config["_FF_TOKEN"])
+            return super().open(*args, headers=headers, **kwargs)
+
+    return _Client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_clients_are_scripts():
+    from flask import Flask
+
+    old = Flask.test_client_class
+    Flask.test_client_class = _script_client_class()
+    yield
+    Flask.test_client_class = old
+
+
+def token_headers(app, **extra) -> dict:
+    """Headers of a script's WebSocket/HTTP request to a running server (the token header)."""
+    from facial_feedback.web.guard import TOKEN_HEADER
+
+    return {TOKEN_HEADER: app.config["_FF_TOKEN"], **extra}
+
+
 @pytest.fixture(scope="session")
 def web_app(web_analyzer, tmp_path_factory):
     from facial_feedback.web import create_app
@@ -64,6 +101,7 @@ class LiveServer:
         self.app = app
         self.srv = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.srv.server_port}"
+        self.headers = token_headers(app)  # what a script sends (the token)
         self.thread = threading.Thread(target=self.srv.serve_forever, name="ff-test-server", daemon=True)
         self.thread.start()
 

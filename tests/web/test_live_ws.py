@@ -27,7 +27,7 @@ def frames(path, n, size=(640, 360)):
 def ws(live_server):
     from simple_websocket import Client
 
-    c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+    c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live", headers=live_server.headers)
     hello = json.loads(c.receive(timeout=10))
     assert hello["type"] == "hello" and len(hello["emotions"]) == 7
     yield c
@@ -113,7 +113,7 @@ def test_two_clients_each_have_their_own_session(live_server):
     out = {}
 
     def client(name):
-        c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+        c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live", headers=live_server.headers)
         c.receive(timeout=10)  # hello
         out[name] = [ask(c, j)["result"] for j in jpegs]
         c.close()

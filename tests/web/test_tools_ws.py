@@ -13,7 +13,7 @@ from .test_live_ws import frames
 def connect(live_server, path):
     from simple_websocket import Client
 
-    c = Client.connect(live_server.url.replace("http", "ws") + path)
+    c = Client.connect(live_server.url.replace("http", "ws") + path, headers=live_server.headers)
     hello = json.loads(c.receive(timeout=10))
     return c, hello
 

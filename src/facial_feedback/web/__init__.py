@@ -46,6 +46,11 @@ DEFAULT_CONFIG = {
     "SOCK_SERVER_OPTIONS": {"max_message_size": 4 * 1024 * 1024, "ping_interval": 25, "receive_bytes": 256 * 1024},
     # Analyzer keyword arguments (e.g. {"max_faces": 4}), passed through as they are.
     "ANALYZER_OPTIONS": {},
+    # Host names besides 127.0.0.1 / localhost / [::1] that this server answers to (guard.py),
+    # e.g. ["mybox.lan"] (the served port) or ["mybox.lan:8080"].
+    "ALLOWED_HOSTS": [],
+    # The token scripts send in X-Facial-Feedback-Token; None: read or made in <instance>/api-token.
+    "API_TOKEN": None,
 }
 
 
@@ -61,20 +66,6 @@ def state(app: Optional[Flask] = None) -> WebState:
     from flask import current_app
 
     return (app or current_app).extensions[EXT]
-
-
-def same_origin() -> bool:
-    """False when a browser says the request comes from another site (its Origin header names
-    another host): another page open in the same browser must not drive this local server.
-    Requests without an Origin (curl, scripts, same-origin GETs) pass."""
-    from urllib.parse import urlsplit
-
-    from flask import request
-
-    origin = request.headers.get("Origin")
-    if not origin or origin == "null" and request.method == "GET":
-        return True
-    return urlsplit(origin).netloc.lower() == request.host.lower()
 
 
 def add_openapi_paths(app: Flask, paths: Dict[str, dict]) -> None:
@@ -117,8 +108,9 @@ def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] 
                       workers=app.config["JOB_WORKERS"], max_kept=app.config["MAX_JOBS_KEPT"])
     app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs)
 
-    from . import api, errors, live, pages
+    from . import api, errors, guard, live, pages
 
+    guard.register(app)   # Host allow-list, same-origin rule, headers: before every route
     errors.register(app)
     add_page(app, pages.bp, "Live", "pages.live")
     app.extensions[EXT].nav += [("Photos", "pages.photos"), ("Video", "pages.video")]

@@ -25,7 +25,6 @@ from typing import Dict, List, Optional
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
 OUTPUTS = {"csv": ("results.csv", "text/csv"),
            "json": ("results.jsonl", "application/x-ndjson"),
            "video": ("annotated.webm", "video/webm")}

@@ -19,32 +19,122 @@ Frames are decoded in memory and never written to disk.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import time
+import warnings
 from collections import deque
 from typing import Callable, Optional
 
 import numpy as np
-from flask import Blueprint, current_app
-from flask_sock import Sock
+import simple_websocket
+from flask import Blueprint, Response, current_app, request
+from wsproto.events import CloseConnection
+from wsproto.frame_protocol import CloseReason
 
-from . import same_origin, state
+from . import state
 
 log = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
-sock = Sock()
 
 MAX_SIDE = 4096
 
 
+class _Server(simple_websocket.Server):
+    """simple_websocket's server, closing an over-limit message at once: the close frame says
+    the limit (code 1009), every thread waiting in receive() wakes up, and the TCP connection
+    is shut down even while the WSGI server still holds the socket (no CLOSE-WAIT left)."""
+
+    def handshake(self):
+        send = self.ws.send
+        limit = self.max_message_size
+
+        def send_with_reason(event):
+            if isinstance(event, CloseConnection) and event.code == CloseReason.MESSAGE_TOO_BIG:
+                event = CloseConnection(event.code, f"a message is at most {limit} bytes")
+            return send(event)
+
+        self.ws.send = send_with_reason
+        super().handshake()
+
+    def _thread(self):
+        try:
+            super()._thread()
+        finally:
+            self.connected = False
+            self.event.set()  # a receive() that checked `connected` just before must not wait forever
+            try:
+                import socket
+
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Sock:
+    """flask-sock's route decorator on _Server, for the two servers this app runs on:
+    Werkzeug (tests, development) and gunicorn's gthread worker (facial-feedback serve)."""
+
+    def route(self, path, bp, **kwargs):
+        def decorator(f):
+            @functools.wraps(f)
+            def websocket_route(*args, **kw):
+                ws = _Server(request.environ, **current_app.config.get("SOCK_SERVER_OPTIONS", {}))
+                try:
+                    f(ws, *args, **kw)
+                except simple_websocket.ConnectionClosed:
+                    pass
+                try:
+                    ws.close()
+                except Exception:  # already closed
+                    pass
+
+                class WebSocketResponse(Response):
+                    def __call__(self, *a, **k):
+                        if ws.mode == "gunicorn":
+                            raise StopIteration()
+                        if ws.mode == "werkzeug":
+                            return super().__call__(*a, **k)
+                        return []
+
+                return WebSocketResponse()
+
+            bp.route(path, websocket=True, **kwargs)(websocket_route)
+            return f
+
+        return decorator
+
+
+sock = Sock()
+
+
+def image_size(data: bytes) -> tuple:
+    """(width, height) from an image's header, without decoding a pixel."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ValueError("the frame's header could not be read") from None
+
+
 def decode_frame(data: bytes) -> np.ndarray:
-    """A browser JPEG/PNG frame -> RGB uint8. Raises ValueError for anything else."""
+    """A browser JPEG/PNG frame -> RGB uint8. Raises ValueError for anything else. The size
+    is read from the header first: a small file declaring a huge image is refused undecoded."""
     import cv2
 
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size < 4 or not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"):
         raise ValueError("a frame must be a JPEG or PNG image")
+    w, h = image_size(data)
+    if h > MAX_SIDE or w > MAX_SIDE or w < 1 or h < 1:
+        raise ValueError(f"the frame is {w}x{h}: at most {MAX_SIDE} pixels a side")
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError("the frame could not be decoded")
@@ -59,13 +149,6 @@ def _new_session(analyzer):
         return analyzer.live_session(signals=True)
     except TypeError:  # a core without signals
         return analyzer.live_session()
-
-
-@bp.before_request
-def _refuse_cross_site():
-    # refused before the handshake: another site open in the same browser gets a 403
-    if not same_origin():
-        return "cross-site WebSocket refused", 403
 
 
 @sock.route("/ws/live", bp=bp)

@@ -21,8 +21,8 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from ..wellbeing import HistoryStore, Rules, WellbeingMonitor
-from . import add_page, same_origin
-from .errors import ApiError
+from . import add_page
+from .errors import ApiError, number_arg
 from .live import serve_frames, sock
 
 bp = Blueprint("wellbeing", __name__, url_prefix="/wellbeing")
@@ -101,14 +101,6 @@ OPENAPI = {
 }
 
 
-@bp.before_request
-@api.before_request
-@ws_bp.before_request
-def _refuse_cross_site():
-    if not same_origin():
-        return "cross-site request refused", 403
-
-
 @bp.get("/")
 def index():
     return render_template("wellbeing.html", active="wellbeing.index", rules=history().get_rules().to_dict(),
@@ -144,11 +136,8 @@ def put_rules():
 def get_history():
     """?range=day|week&end=<epoch s>&tz=<minutes east of UTC>: binned per-minute aggregates."""
     rng = request.args.get("range", "day")
-    try:
-        end = float(request.args.get("end", time.time()))
-        tz = int(float(request.args.get("tz", 0)) * 60)
-    except ValueError:
-        raise ApiError(400, "end and tz must be numbers")
+    end = number_arg("end", time.time(), 0, 1e11)   # epoch seconds, to the year 5138
+    tz = int(number_arg("tz", 0, -24 * 60, 24 * 60) * 60)
     if rng == "day":
         # the local calendar day containing end, in 15-minute bins
         start = (int(end) + tz) // 86400 * 86400 - tz
@@ -158,7 +147,7 @@ def get_history():
         start = day0 - 6 * 86400
         series = history().series(start, day0 + 86400, 86400, tz)
     else:
-        raise ApiError(400, "range must be day or week")
+        raise ApiError(400, "range must be day or week", field="range")
     return jsonify({"range": rng, "start": start, "tz_minutes": tz // 60, "bins": series})
 
 
