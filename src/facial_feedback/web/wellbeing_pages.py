@@ -24,6 +24,7 @@ from ..wellbeing import HistoryStore, Rules, WellbeingMonitor
 from . import add_page
 from .errors import ApiError, number_arg
 from .live import serve_frames, sock
+from .openapi import op
 
 bp = Blueprint("wellbeing", __name__, url_prefix="/wellbeing")
 api = Blueprint("wellbeing_api", __name__, url_prefix="/api/v1/wellbeing")
@@ -76,15 +77,15 @@ def register(app) -> None:
 
 
 def _ok(summary, desc="ok", **extra):
-    return dict({"summary": summary, "tags": ["wellbeing"], "responses": {"200": {"description": desc}}}, **extra)
+    return op(summary, desc, tags=["wellbeing"], **extra)
 
 
 OPENAPI = {
     "/api/v1/wellbeing/rules": {
         "get": _ok("The monitor's rules and thresholds {rules, defaults, labels}"),
-        "put": dict(_ok("Change some or all rules (validated: 400 names the allowed range)"),
-                    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}},
-                    responses={"200": {"description": "the saved rules"}, "400": {"description": "Unknown setting or out of range"}}),
+        "put": op("Change some or all rules (validated: 400 names the allowed range)", "the saved rules",
+                  [(400, "Unknown setting or out of range")], tags=["wellbeing"],
+                  requestBody={"content": {"application/json": {"schema": {"type": "object"}}}}),
     },
     "/api/v1/wellbeing/history": {
         "get": _ok("Binned history: range=day (15-minute bins of the local day containing 'end') or week (7 days "
@@ -93,8 +94,8 @@ OPENAPI = {
                    parameters=[{"name": "range", "in": "query", "schema": {"enum": ["day", "week"]}},
                                {"name": "end", "in": "query", "schema": {"type": "number"}},
                                {"name": "tz", "in": "query", "schema": {"type": "number"}}]),
-        "delete": {"summary": "Delete everything: every per-minute row and the rules", "tags": ["wellbeing"],
-                   "responses": {"204": {"description": "deleted"}}},
+        "delete": op("Delete everything: every per-minute row and the rules", "deleted", status="204",
+                     tags=["wellbeing"]),
     },
     "/api/v1/wellbeing/export.json": {"get": _ok("Export everything as JSON: {rules, minutes: [per-minute rows]}")},
     "/api/v1/wellbeing/export.csv": {"get": _ok("Export every per-minute row as CSV")},
