@@ -83,13 +83,28 @@ def _upload(field_names, kind: str, extensions, max_bytes: int | None):
         from werkzeug.datastructures import FileStorage
 
         return FileStorage(request.stream, filename=filename), None, filename
-    data = request.get_data(cache=False)
+    data = _read_body(max_bytes)
     if not data:
         raise ApiError(400, f"The request has no {kind}: the body is empty.")
     return None, data, filename
 
 
 # ---- meta -----------------------------------------------------------------------------------
+def _read_body(max_bytes: int) -> bytes:
+    """The raw body, read in chunks into one buffer and refused (413) as soon as it passes
+    max_bytes, chunked or not: at most one copy of at most max_bytes in memory."""
+    buf = io.BytesIO()
+    stream = request.stream
+    while True:
+        chunk = stream.read(256 * 1024)
+        if not chunk:
+            break
+        buf.write(chunk)
+        if buf.tell() > max_bytes:
+            raise ApiError(413, f"The image is too large: the limit is {_mb(max_bytes)}.")
+    return buf.getvalue()
+
+
 @bp.get("/openapi.json")
 def openapi():
     from .openapi import spec

@@ -182,6 +182,14 @@ class JobManager:
 
     # ---- the work ----------------------------------------------------------------------
     def _run(self, job_id: str) -> None:
+        try:
+            self._run_job(job_id)
+        finally:
+            from .memory import trim
+
+            trim()  # the job's decoded frames and encoder buffers go back to the system
+
+    def _run_job(self, job_id: str) -> None:
         job = self.get(job_id)
         if job is None:
             return

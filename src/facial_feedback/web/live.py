@@ -23,7 +23,6 @@ import functools
 import json
 import logging
 import time
-import warnings
 from collections import deque
 from typing import Callable, Optional
 
@@ -90,6 +89,11 @@ class Sock:
                 except Exception:  # already closed
                     pass
 
+                ws.incoming_message, ws.input_buffer = None, []
+                from .memory import trim
+
+                trim()  # a connection's buffers (up to a 4 MB message) go back to the system
+
                 class WebSocketResponse(Response):
                     def __call__(self, *a, **k):
                         if ws.mode == "gunicorn":
@@ -110,18 +114,35 @@ sock = Sock()
 
 
 def image_size(data: bytes) -> tuple:
-    """(width, height) from an image's header, without decoding a pixel."""
-    import io
+    """(width, height) from a JPEG's SOF or a PNG's IHDR, without decoding a pixel.
+    Raises ValueError when the header is missing or malformed."""
+    import struct
 
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                return im.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise ValueError("the frame's header could not be read") from None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ValueError("the frame's PNG header is malformed")
+        return struct.unpack(">II", data[16:24])
+    i = 2  # after SOI
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ValueError("the frame's JPEG header is malformed")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > len(data):
+                break
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        if marker == 0xD9 or length < 2:
+            break
+        i += 2 + length
+    raise ValueError("the frame's JPEG header has no size")
 
 
 def decode_frame(data: bytes) -> np.ndarray:
