@@ -53,6 +53,8 @@ DEFAULT_CONFIG = {
     "ALLOWED_HOSTS": [],
     # The token scripts send in X-Facial-Feedback-Token; None: read or made in <instance>/api-token.
     "API_TOKEN": None,
+    # Analyses (live frames, photos) run at once; None: the number of CPU cores (scheduler.py).
+    "ANALYSIS_SLOTS": None,
 }
 
 
@@ -60,6 +62,7 @@ DEFAULT_CONFIG = {
 class WebState:
     analyzer: Any
     jobs: Any
+    gate: Any = None  # scheduler.Gate: live frames and photos share the CPU through it
     nav: List[Tuple[str, str]] = field(default_factory=list)  # (label, endpoint)
     openapi_paths: Dict[str, dict] = field(default_factory=dict)  # added by other blueprints
 
@@ -109,7 +112,9 @@ def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] 
 
     jobs = JobManager(analyzer, os.path.join(app.instance_path, "jobs"),
                       workers=app.config["JOB_WORKERS"], max_kept=app.config["MAX_JOBS_KEPT"])
-    app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs)
+    from .scheduler import Gate
+
+    app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs, gate=Gate(app.config["ANALYSIS_SLOTS"]))
 
     from . import api, errors, guard, live, pages
 

@@ -143,8 +143,11 @@ def analyze():
         rgb = load_image(data)
     except ImageError as e:
         raise ApiError(400, f"Not a usable image{' (' + filename + ')' if filename else ''}: {e}")
+    from .scheduler import PHOTO
+
     t0 = time.perf_counter()
-    fr = state().analyzer.analyze_image(rgb)
+    with state().gate.slot(PHOTO):  # ahead of every waiting live frame
+        fr = state().analyzer.analyze_image(rgb)
     ms = (time.perf_counter() - t0) * 1000.0
     body = {"filename": filename or None, **fr.to_dict(landmarks=_flag("landmarks")),
             "elapsed_ms": round(ms, 1)}

@@ -10,7 +10,8 @@ Protocol (also in the OpenAPI document under x-websocket):
   {"type": "reset"} starts a fresh session (new track ids, signals baseline);
 - frames that arrive while one is being analysed are dropped but the newest (never queued);
 - each frame gets {"type": "result", "seq": n, "dropped": k, "server_ms": ms, "timings": {...},
-  "result": FrameResult.to_dict()}
+  "load": {"clients": live clients sharing the server, "slots": analyses at once, "wait_ms": the
+  frame's wait for a slot}, "result": FrameResult.to_dict()}
   or {"type": "error", "seq": n, "message": why}.
 
 Each connection owns its live session (tracker, smoothing, signals): the per-client state.
@@ -19,9 +20,11 @@ Frames are decoded in memory and never written to disk.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import logging
+import threading
 import time
 from collections import deque
 from typing import Callable, Optional
@@ -165,11 +168,85 @@ def decode_frame(data: bytes) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+class _Pool:
+    """Instances of a stateless MediaPipe graph (the IMAGE-mode detector, the crop mesher),
+    each lent to one call at a time: sessions share them instead of owning one each (16 MB a
+    detector). Analyses are gated (scheduler.py), so the pool holds about ANALYSIS_SLOTS of
+    them and a call never waits for one."""
+
+    def __init__(self, make: Callable):
+        self._make = make
+        self._free: list = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def lend(self):
+        with self._lock:
+            g = self._free.pop() if self._free else None
+        if g is None:
+            g = self._make()
+        try:
+            yield g
+        finally:
+            with self._lock:
+                self._free.append(g)
+
+
+class _PooledDetector:
+    def __init__(self, pool: _Pool):
+        self._pool = pool
+
+    def passes(self, *args, **kwargs):
+        with self._pool.lend() as d:
+            return d.passes(*args, **kwargs)
+
+    def detect_pass(self, *args, **kwargs):
+        with self._pool.lend() as d:
+            return d.detect_pass(*args, **kwargs)
+
+    def close(self) -> None:  # the pool's, not the session's
+        pass
+
+
+class _PooledMesher:
+    def __init__(self, pool: _Pool):
+        self._pool = pool
+
+    def mesh_face(self, *args, **kwargs):
+        with self._pool.lend() as m:
+            return m.mesh_face(*args, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pools(analyzer):
+    with _POOLS_LOCK:
+        pools = _POOLS.get(id(analyzer))
+        if pools is None or pools[0] is not analyzer:
+            from facial_feedback.detection import FaceDetector
+            from facial_feedback.landmarks import FaceMesher
+
+            pools = _POOLS[id(analyzer)] = (analyzer, _Pool(lambda: FaceDetector(analyzer.detector.config)),
+                                            _Pool(FaceMesher))
+        return pools[1], pools[2]
+
+
 def _new_session(analyzer):
     try:
-        return analyzer.live_session(signals=True)
+        session = analyzer.live_session(signals=True)
     except TypeError:  # a core without signals
-        return analyzer.live_session()
+        session = analyzer.live_session()
+    # Share the stateless graphs between live sessions; each keeps its own tracking mesh
+    # (VIDEO mode: per-client state). Session makes its own on first use when these are unset.
+    if hasattr(session, "_detector") and hasattr(session, "_mesher"):
+        det_pool, mesh_pool = _pools(analyzer)
+        session._detector, session._mesher = _PooledDetector(det_pool), _PooledMesher(mesh_pool)
+    return session
 
 
 @sock.route("/ws/live", bp=bp)
@@ -198,6 +275,11 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     landmarks = False
     seq = 0
     ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": max_bytes}))
+    gate = state().gate
+    from .scheduler import LIVE
+
+    gate_client = gate.live_client()
+    gate_client.__enter__()
     try:
         inbox: deque = deque()
         while True:
@@ -244,7 +326,8 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
                 continue
             t1 = time.perf_counter()
             try:
-                fr = session.process(rgb, time.monotonic() - t_start)
+                with gate.slot(LIVE) as waited:
+                    fr = session.process(rgb, time.monotonic() - t_start)
             except Exception as e:  # one bad frame must not end the session
                 log.exception("live frame failed")
                 ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
@@ -253,12 +336,14 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
             reply = {"type": "result", "seq": seq, "dropped": dropped, "result": fr.to_dict(landmarks=landmarks)}
             if on_result is not None:
                 on_result(fr, reply, session)
+            reply["load"] = {"clients": gate.live_clients, "slots": gate.slots, "wait_ms": round(waited * 1000.0, 1)}
             reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
                                 **{k: round(v, 2) for k, v in fr.timings.items()},
                                 "reply": round((time.perf_counter() - t2) * 1000.0, 2)}
             reply["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
             ws.send(json.dumps(reply, separators=(",", ":")))
     finally:
+        gate_client.__exit__(None, None, None)
         _close(session)
 
 
