@@ -87,9 +87,10 @@ def serve(host: str = "127.0.0.1", port: int = 5000, instance: Optional[str] = N
                     self.cfg.set(k, v)
 
         def load(self):
-            from .memory import limit_arenas
+            from .memory import limit_arenas, start_trimmer
 
             limit_arenas(2)  # the worker's threads share two malloc arenas (memory.py says why)
+            start_trimmer()
             return make_app(instance, allow_hosts)
 
     _Gunicorn().run()
