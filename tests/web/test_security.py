@@ -394,3 +394,20 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     conn.request("GET", "/api/v1/meta")
     assert conn.getresponse().status == 200
     conn.close()
+
+
+@pytest.mark.browser
+def test_every_page_runs_under_the_csp_in_chromium(page, live_server):
+    """Real Chromium reports any script, style or connection the policy blocks on the console."""
+    from facial_feedback.apps.reading import sample_texts
+
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    paths = ["/", "/photos", "/video", "/reading/", "/wellbeing/", "/wellbeing/history",
+             f"/reading/sample/{sample_texts()[0]['name']}"]
+    for path in paths:
+        r = page.goto(live_server.url + path)
+        assert r.ok and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+    assert not blocked, blocked
+    assert not page.js_errors, page.js_errors
