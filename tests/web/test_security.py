@@ -409,5 +409,10 @@ def test_every_page_runs_under_the_csp_in_chromium(page, live_server):
         r = page.goto(live_server.url + path)
         assert r.ok and "frame-ancestors 'none'" in r.headers["content-security-policy"]
         page.wait_for_load_state("networkidle")
+    # the camera pages' scripts run further once started (the wellbeing page's timer worker)
+    page.goto(live_server.url + "/wellbeing/")
+    page.click("#start")
+    page.wait_for_function("() => window.ffWellbeing.results() > 2", timeout=30000)
+    page.click("#stop")
     assert not blocked, blocked
     assert not page.js_errors, page.js_errors
