@@ -192,7 +192,10 @@ def _core(app: Flask) -> dict:
         "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
                                     "(at most MAX_FRAME_BYTES). Other text messages: JSON "
                                     '{"type": "config", "landmarks": bool} or {"type": "reset"}. Replies: JSON {"type": "result", '
-                                    '"seq", "dropped", "server_ms", "timings", "result": FrameResult} or {"type": "error", "message"}. '
+                                    '"seq", "dropped", "server_ms", "timings", "load": {"clients", "slots", "wait_ms"}, "result": FrameResult} '
+                                    'or {"type": "error", "message"}. A message over MAX_FRAME_BYTES closes the socket '
+                                    "(code 1009, the limit in the reason); a frame over 4096 pixels a side (read from its "
+                                    "header) gets an error. The upgrade follows the same-origin rule (docs/security.md). "
                                     "Send the next frame only after the reply to the previous one (one frame in flight); "
                                     "frames that arrive while the server is busy are dropped but the newest, never queued."},
     }
