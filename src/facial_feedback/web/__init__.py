@@ -5,7 +5,10 @@
     app.run()                   # http://127.0.0.1:5000
 
 One blueprint per concern: ``pages`` (HTML), ``api`` (JSON under /api/v1, described by
-/api/v1/openapi.json) and ``live`` (the WebSocket the live page streams frames over).
+/api/v1/openapi.json) and ``live`` (the WebSocket the live page streams frames over). One gate
+in front of them all, ``guard`` (registered on the app, so every blueprint added later is
+covered): the Host allow-list, the same-origin rule for writes and WebSocket upgrades (scripts
+send the token header), and the security headers; docs/security.md.
 Everything shared lives on ``app.extensions["facial_feedback"]`` (a :class:`WebState`):
 the one :class:`~facial_feedback.Analyzer`, the video :class:`~.jobs.JobManager` and the
 navigation entries. Per-client state (tracker, smoothing, signals) lives in the live
