@@ -298,7 +298,7 @@ def cmd_serve(ns) -> int:
     from .web.server import serve
 
     return serve(host=ns.host, port=ns.port, instance=ns.instance, threads=ns.threads,
-                 allow_hosts=ns.allow_host or ())
+                 allow_hosts=ns.allow_host or (), require_token=ns.require_token)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: $FACIAL_FEEDBACK_INSTANCE or ~/.local/share/facial-feedback)")
     s.add_argument("--allow-host", action="append", metavar="NAME[:PORT]",
                    help="another Host name this server answers to (repeatable; docs/security.md)")
+    s.add_argument("--require-token", action="store_true",
+                   help="every request needs the token (a machine shared with other users): open the "
+                   "printed address, which sets it as a cookie")
     s.add_argument("--threads", type=int, default=32,
                    help="request threads: each open live page holds one (default 32)")
     s.set_defaults(func=cmd_serve)

@@ -416,3 +416,36 @@ def test_every_page_runs_under_the_csp_in_chromium(page, live_server):
     page.click("#stop")
     assert not blocked, blocked
     assert not page.js_errors, page.js_errors
+
+
+def test_require_token_makes_every_read_private(web_analyzer, tmp_path):
+    """serve --require-token (a machine shared with other users): nothing but the static files
+    without the token; the printed address sets it as an HttpOnly, SameSite=Strict cookie."""
+    from facial_feedback.web import create_app
+
+    from .conftest import LiveServer
+
+    app = create_app({"TESTING": True, "ANALYZER": web_analyzer, "REQUIRE_TOKEN": True}, instance_path=str(tmp_path))
+    tok = app.config["_FF_TOKEN"]
+    stranger = FlaskClient(app, use_cookies=True)
+    for path in ("/", "/api/v1/jobs", "/api/v1/wellbeing/export.csv", "/wellbeing/history"):
+        r = stranger.get(path)
+        assert r.status_code == 401, path
+    assert stranger.get("/api/v1/jobs").get_json()["error"]["code"] == "token_required"
+    assert stranger.get("/?token=wrong").status_code == 401
+    assert stranger.get("/static/js/live.js").status_code == 200
+    r = stranger.get(f"/video?token={tok}")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/video")
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and tok in cookie
+    assert stranger.get("/video").status_code == 200            # the browser, with its cookie now
+    assert FlaskClient(app).get("/api/v1/jobs", headers={"X-Facial-Feedback-Token": tok}).status_code == 200
+    # the WebSocket upgrade too
+    srv = LiveServer(app)
+    try:
+        url, own = srv.url + "/ws/live", srv.url.split("//")[1]
+        assert _ws_handshake(url, {"Host": own, "Origin": srv.url}) == 401
+        assert _ws_handshake(url, {"Host": own, "Origin": srv.url, "Cookie": f"ff_token={tok}"}) == 101
+    finally:
+        srv.close()
+        app.extensions["facial_feedback"].jobs.shutdown()

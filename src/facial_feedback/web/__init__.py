@@ -56,6 +56,9 @@ DEFAULT_CONFIG = {
     "ALLOWED_HOSTS": [],
     # The token scripts send in X-Facial-Feedback-Token; None: read or made in <instance>/api-token.
     "API_TOKEN": None,
+    # Every request needs the token (header, or the cookie from the /?token=... address); for a
+    # machine shared with other users (guard.py, docs/security.md). serve --require-token.
+    "REQUIRE_TOKEN": False,
     # Analyses (live frames, photos) run at once; None: the number of CPU cores (scheduler.py).
     "ANALYSIS_SLOTS": None,
 }

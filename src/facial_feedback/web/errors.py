@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+CODES = {400: "bad_request", 401: "token_required", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
          413: "too_large", 415: "unsupported_media_type", 421: "unknown_host", 500: "internal_error",
          503: "unavailable"}
 

@@ -19,7 +19,10 @@ blueprint, so it covers every route: pages, /api/v1, and the WebSocket upgrades.
    ``same-site`` and that is not a top-level navigation (an <img>, <video> or <script> of
    another page pointing here) gets 403, and every response says
    ``Cross-Origin-Resource-Policy: same-origin``.
-4. Headers on every response: a strict Content-Security-Policy (self only, no inline
+4. Optional, for a machine shared with other users (``REQUIRE_TOKEN``, ``serve
+   --require-token``): every request (but the static files) needs the token, as the header or
+   as the HttpOnly SameSite=Strict cookie that the printed address (``/?token=...``) sets.
+5. Headers on every response: a strict Content-Security-Policy (self only, no inline
    script, ``frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
    ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``, and
    ``Cache-Control: no-store`` on everything but the static files (pages, JSON, results,
@@ -39,6 +42,7 @@ from flask import Flask, current_app, request
 
 TOKEN_HEADER = "X-Facial-Feedback-Token"
 TOKEN_FILE = "api-token"
+COOKIE = "ff_token"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -188,6 +192,8 @@ def check_request() -> None:
                       f"This server answers only to its own address (http://127.0.0.1:{port}), not to the "
                       f"Host {host[:100]!r}. To reach it under another name, add it to ALLOWED_HOSTS "
                       "(facial-feedback serve --allow-host NAME).")
+    if current_app.config.get("REQUIRE_TOKEN") and not request.path.startswith("/static/"):
+        _check_private()
     changing = request.method not in SAFE_METHODS or _is_websocket()
     fetch_site = (request.headers.get("Sec-Fetch-Site") or "").lower()
     if not changing:
@@ -213,6 +219,34 @@ def check_request() -> None:
         why = _origin_allowed(f"{r.scheme}://{r.netloc}", allowed) if r.scheme and r.netloc else "malformed"
         if why:
             raise Refused(403, "cross_site", "Cross-site request refused: the Referer is another site.")
+
+
+class Redirect(Exception):
+    def __init__(self, response):
+        super().__init__("redirect")
+        self.response = response
+
+
+def _check_private() -> None:
+    """REQUIRE_TOKEN (serve --require-token, for a machine shared with other users): every
+    request but the static files needs the token, as the header (scripts) or as the cookie
+    the browser got from the URL that `serve` prints (/?token=...; HttpOnly, SameSite=Strict)."""
+    tok = current_app.config.get("_FF_TOKEN") or ""
+    if _has_token():
+        return
+    cookie = request.cookies.get(COOKIE) or ""
+    if cookie and hmac.compare_digest(cookie.encode(), tok.encode()):
+        return
+    given = request.args.get("token") or ""
+    if request.method == "GET" and given and hmac.compare_digest(given.encode(), tok.encode()):
+        from flask import redirect
+
+        resp = redirect(request.path, code=303)
+        resp.set_cookie(COOKIE, tok, httponly=True, samesite="Strict", path="/")
+        raise Redirect(resp)
+    raise Refused(401, "token_required",
+                  "This server is private (--require-token): open the address that `facial-feedback serve` "
+                  f"printed (it carries the token), or send the header {TOKEN_HEADER}.")
 
 
 def _refused_response(e: Refused):
@@ -245,6 +279,8 @@ def register(app: Flask) -> None:
             check_request()
         except Refused as e:
             return _refused_response(e)
+        except Redirect as r:
+            return r.response
         return None
 
     app.after_request(add_headers)

@@ -35,6 +35,7 @@ def _bind(host: str, port: int) -> str:
 
 
 def make_app(instance: str, allow_hosts: Iterable[str] = (), config: Optional[dict] = None):
+    """The app for `serve`: its instance folder private to this user (0700)."""
     from . import create_app
 
     os.makedirs(instance, mode=0o700, exist_ok=True)
@@ -49,21 +50,27 @@ def make_app(instance: str, allow_hosts: Iterable[str] = (), config: Optional[di
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, instance: Optional[str] = None, threads: int = 32,
-          allow_hosts: Iterable[str] = (), log_level: str = "info") -> int:
+          allow_hosts: Iterable[str] = (), log_level: str = "info", require_token: bool = False) -> int:
     instance = os.path.abspath(instance or default_instance())
+    config = {"REQUIRE_TOKEN": True} if require_token else {}
     allow_hosts = list(allow_hosts)
     if host not in LOOPBACK_BINDS:
         print(f"warning: binding {host}: other machines on the network can reach this server. It answers "
               f"only to the Host names 127.0.0.1, localhost, [::1] and --allow-host ones.", file=sys.stderr)
         if host not in ("0.0.0.0", "::", "[::]"):
             allow_hosts.append(_bind(host, port) if ":" in host else host)
-    print(f"facial-feedback: http://{_bind(host if host not in ('0.0.0.0', '::') else '127.0.0.1', port)}/  "
-          f"(data in {instance}; scripts send the header X-Facial-Feedback-Token with the value in "
-          f"{os.path.join(instance, 'api-token')})", file=sys.stderr, flush=True)
+    url = f"http://{_bind(host if host not in ('0.0.0.0', '::') else '127.0.0.1', port)}/"
+    if require_token:
+        from .guard import load_token
+
+        os.makedirs(instance, mode=0o700, exist_ok=True)
+        url += f"?token={load_token(instance)}"   # the address sets the browser's cookie
+    print(f"facial-feedback: {url}  (data in {instance}; scripts send the header X-Facial-Feedback-Token "
+          f"with the value in {os.path.join(instance, 'api-token')})", file=sys.stderr, flush=True)
     if sys.platform == "win32":  # pragma: no cover - gunicorn needs fork
         print("warning: gunicorn does not run on Windows; serving with Werkzeug's threaded server",
               file=sys.stderr)
-        make_app(instance, allow_hosts).run(host=host, port=port, threaded=True)
+        make_app(instance, allow_hosts, config).run(host=host, port=port, threaded=True)
         return 0
 
     from gunicorn.app.base import BaseApplication
@@ -91,7 +98,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, instance: Optional[str] = N
 
             limit_arenas(2)  # the worker's threads share two malloc arenas (memory.py says why)
             start_trimmer()
-            return make_app(instance, allow_hosts)
+            return make_app(instance, allow_hosts, config)
 
     _Gunicorn().run()
     return 0
