@@ -122,7 +122,7 @@ def meta():
         "csv_columns": list(fft.CSV_COLUMNS),
         "limits": {"max_image_bytes": cfg["MAX_IMAGE_BYTES"], "max_request_bytes": cfg["MAX_CONTENT_LENGTH"],
                    "max_frame_bytes": cfg["MAX_FRAME_BYTES"]},
-        "video_extensions": list(VIDEO_EXTENSIONS),
+        "video_extensions": sorted(VIDEO_EXTENSIONS),
     })
 
 
