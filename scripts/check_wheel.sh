@@ -109,14 +109,8 @@ EOF
 # 5. serve: a page, a vendor file from npm, an API call; then stop it.
 PORT=$("$V/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export FACIAL_FEEDBACK_INSTANCE=$WORK/instance  # jobs, reports, history and the API token go here
-if "$V/facial-feedback" serve --help >/dev/null 2>&1; then
-  "$V/facial-feedback" serve --host 127.0.0.1 --port "$PORT" > "$WORK/serve.log" 2>&1 &
-else
-  say "NOTE: this build has no 'facial-feedback serve' subcommand yet; starting the installed app with Flask's server"
-  "$V/python" -c \
-    "import sys; from facial_feedback.web import create_app; create_app().run(host='127.0.0.1', port=int(sys.argv[1]), threaded=True)" \
-    "$PORT" > "$WORK/serve.log" 2>&1 &
-fi
+"$V/facial-feedback" serve --help >/dev/null || { echo "check_wheel: no working 'facial-feedback serve'" >&2; exit 1; }
+"$V/facial-feedback" serve --host 127.0.0.1 --port "$PORT" > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 URL=http://127.0.0.1:$PORT
 for _ in $(seq 1 120); do
