@@ -19,6 +19,7 @@ $(STAMP): $(BIN)/python requirements.txt pyproject.toml
 
 $(VENV)/.stamp-test: $(STAMP)
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[cluster]" "pyarrow>=17,<24"  # batch: Ray cluster tests, summary.parquet (pyarrow 24+ refuses numpy 1)
 	touch $@
 
 # The CPU build of torch lies on this machine's disk; training and its tests need it.
@@ -37,8 +38,9 @@ setup: $(STAMP) web-assets
 setup-test: $(VENV)/.stamp-test $(VENV)/.stamp-train
 	scripts/setup_web.sh --browser
 
+# gunicorn (gthread worker) rather than the development server: src/facial_feedback/web/server.py
 run: setup
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	$(BIN)/facial-feedback serve --host 127.0.0.1 --port 5000 --instance instance
 
 test: setup-test
 	$(BIN)/python -m pytest -q
@@ -48,3 +50,12 @@ bench: setup-test
 
 clean:
 	rm -rf $(VENV) node_modules src/facial_feedback/web/static/vendor
+
+# The package (issue 15): a wheel that carries the front-end files from npm (setup.py's build
+# hook), and the check that it installs and runs in a fresh venv outside the checkout.
+.PHONY: wheel check-wheel
+wheel:
+	rm -rf dist && python3 -m pip wheel -q --no-deps -w dist .
+
+check-wheel:
+	scripts/check_wheel.sh

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-from .io import IMAGE_EXTENSIONS, ImageError, VideoError
+# Start-up: this module imports the standard library only; each subcommand imports what it
+# needs (numpy, OpenCV, the model runtimes, Flask) when it runs (benchmarks/bench_startup.py).
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
@@ -24,6 +25,8 @@ VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_mem
 
 def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
     """Files as given, folders recursively (image files only), globs. Returns (paths, problems)."""
+    from .io import IMAGE_EXTENSIONS
+
     paths: List[Path] = []
     problems: List[Tuple[str, str]] = []
     for a in args:
@@ -114,7 +117,7 @@ def cmd_analyze(ns) -> int:
     if not paths:
         return EXIT_FAILED if failed else EXIT_OK
     from .annotate import annotate
-    from .io import load_image
+    from .io import ImageError, load_image
 
     out_dir = Path(ns.annotate) if ns.annotate else None
     if out_dir:
@@ -189,6 +192,7 @@ class Progress:
 
 
 def cmd_video(ns) -> int:
+    from .io import VideoError
     from .video import write_video_outputs
 
     if ns.every < 1:
@@ -251,6 +255,15 @@ def cmd_video(ns) -> int:
     return EXIT_OK
 
 
+def cmd_batch(ns) -> int:
+    from .batch import main
+
+    if ns.ray and os.path.exists(ns.ray):  # `--ray clips/ ...`: the folder is an input, not an address
+        ns.inputs.insert(0, ns.ray)
+        ns.ray = ""
+    return main(ns)
+
+
 def has_display() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -294,6 +307,13 @@ def cmd_webcam(ns) -> int:
     return EXIT_OK
 
 
+def cmd_serve(ns) -> int:
+    from .web.server import serve
+
+    return serve(host=ns.host, port=ns.port, instance=ns.instance, threads=ns.threads,
+                 allow_hosts=ns.allow_host or (), require_token=ns.require_token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facial-feedback", description="Offline face analysis: faces, head pose, "
                                 "emotions, and attention/fatigue cues, in photos, videos and a live webcam.")
@@ -324,11 +344,42 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v.set_defaults(func=cmd_video)
 
+    b = sub.add_parser("batch", help="many photos and videos: a local process pool, or a Ray cluster")
+    b.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (searched recursively) or globs")
+    b.add_argument("--out", required=True, metavar="DIR", help="outputs mirror the inputs' relative paths "
+                   "under DIR; DIR/summary.csv has one row per input")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes (Ray: actors at most); "
+                   "default: one per CPU")
+    b.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: a local instance, or join ADDRESS (or RAY_ADDRESS); "
+                   "needs facial-feedback[cluster]")
+    b.add_argument("--ship", action="store_true", help="with --ray: send inputs through Ray's object store "
+                   "(nodes without a shared file system)")
+    b.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth video frame (default 1)")
+    b.add_argument("--annotate", action="store_true", help="also write annotated videos and photos")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    add_analyzer_flags(b, VIDEO_SETTINGS)
+    b.set_defaults(func=cmd_batch)
+
     w = sub.add_parser("webcam", help="live analysis in a window (needs a display)")
     w.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     w.add_argument("--landmarks", action="store_true", help="draw the mesh")
     add_analyzer_flags(w, VIDEO_SETTINGS)
     w.set_defaults(func=cmd_webcam)
+
+    s = sub.add_parser("serve", help="run the web app on a production server (gunicorn, gthread worker)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this computer only)")
+    s.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    s.add_argument("--instance", metavar="DIR", help="where jobs, reports and the wellbeing history live "
+                   "(default: $FACIAL_FEEDBACK_INSTANCE or ~/.local/share/facial-feedback)")
+    s.add_argument("--allow-host", action="append", metavar="NAME[:PORT]",
+                   help="another Host name this server answers to (repeatable; docs/security.md)")
+    s.add_argument("--require-token", action="store_true",
+                   help="every request needs the token (a machine shared with other users): open the "
+                   "printed address, which sets it as a cookie")
+    s.add_argument("--threads", type=int, default=32,
+                   help="request threads: each open live page holds one (default 32)")
+    s.set_defaults(func=cmd_serve)
     return p
 
 
