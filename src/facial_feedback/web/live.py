@@ -91,6 +91,10 @@ class Sock:
                     ws.close()
                 except Exception:  # already closed
                     pass
+                # The close handshake: read the client's reply before the WSGI server closes the
+                # socket. Closing it with that reply unread makes the kernel send a reset, and the
+                # client then loses what it had not read yet (the last message, the close frame).
+                ws.thread.join(timeout=2)
 
                 ws.incoming_message, ws.input_buffer = None, []
                 from .memory import trim
