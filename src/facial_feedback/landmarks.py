@@ -89,7 +89,7 @@ def roi_from_detection(box: Box, keypoints=None, scale: float = ROI_SCALE) -> Ro
     the eyes when BlazeFace's keypoints are given (0: subject's right eye, 1: left eye)."""
     cx, cy = box.center
     angle = _angle(keypoints[0], keypoints[1]) if keypoints is not None else 0.0
-    return Roi(cx, cy, scale * max(box.w, box.h), angle)
+    return Roi(float(cx), float(cy), float(scale * max(box.w, box.h)), float(angle))
 
 
 def roi_from_landmarks(lm: np.ndarray, scale: float = ROI_SCALE) -> Roi:
@@ -104,7 +104,7 @@ def roi_from_landmarks(lm: np.ndarray, scale: float = ROI_SCALE) -> Roi:
     v = -p[:, 0] * s + p[:, 1] * c
     mu, mv = (u.min() + u.max()) / 2, (v.min() + v.max()) / 2
     side = max(u.max() - u.min(), v.max() - v.min())
-    return Roi(mu * c - mv * s, mu * s + mv * c, scale * side, angle)
+    return Roi(float(mu * c - mv * s), float(mu * s + mv * c), float(scale * side), float(angle))
 
 
 def roi_transform(roi: Roi, out_size: int = MESH_INPUT) -> np.ndarray:
@@ -160,6 +160,52 @@ class _MeshModel:
         return project_landmarks(pts, roi), presence
 
 
+ROUGH_PRESENCE = 0.1      # a first mesh this plausible is worth refining from its own ROI
+
+
+def _mesh_roi(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints, refine: int) -> Tuple[np.ndarray, float]:
+    roi = roi_from_detection(box, keypoints)
+    lm, presence = model.run(rgb, roi)
+    if presence < MIN_PRESENCE and roi.angle != 0.0:
+        lm2, p2 = model.run(rgb, Roi(roi.cx, roi.cy, roi.size, 0.0))
+        if p2 > presence:
+            lm, presence = lm2, p2
+    for _ in range(refine):
+        if presence < ROUGH_PRESENCE:
+            break
+        lm, presence = model.run(rgb, roi_from_landmarks(lm))
+    return lm, presence
+
+
+def mesh_from_box(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints=None, refine: int = 1,
+                  detector=None) -> Tuple[Optional[np.ndarray], float]:
+    """A face's mesh from a detector box: the ROI of the box (rotated by the eye keypoints;
+    upright when they give no face, as they can on a small blurry one), then `refine` passes
+    from the mesh's own ROI. The landmark model wants a well-centred ROI; a coarse box (the
+    whole-image pass sees a small face as a few pixels) can miss it, so when that gives no face
+    and a detector is given, the detector looks again at a crop twice the box's size and the
+    face is meshed from what it finds there. (None, 0) when the mesh is not this box's face."""
+    lm, presence = _mesh_roi(model, rgb, box, keypoints, refine)
+    if presence < MIN_PRESENCE and detector is not None:
+        H, W = rgb.shape[:2]
+        cx, cy = box.center
+        half = max(box.w, box.h)
+        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+        x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
+        if x1 - x0 > 8 and y1 - y0 > 8:
+            near = detector.detect_pass(rgb[y0:y1, x0:x1], None)
+            if near:
+                d = max(near, key=lambda d: d.score)
+                b = Box(d.box.x + x0, d.box.y + y0, d.box.w, d.box.h)
+                kps = tuple((u + x0, v + y0) for u, v in d.keypoints) if d.keypoints else None
+                lm2, p2 = _mesh_roi(model, rgb, b, kps, refine)
+                if p2 > presence:
+                    lm, presence = lm2, p2
+    if presence < ROUGH_PRESENCE or Box.from_points(lm[:, :2]).iou(box) < MIN_BOX_IOU:
+        return None, 0.0
+    return lm, presence
+
+
 class FaceMesher:
     """IMAGE mode: mesh each detected face from its own crop. Thread-safe."""
 
@@ -167,6 +213,17 @@ class FaceMesher:
         self._mesh = _MeshModel(threads)
         self.min_score = min_score
         self.refine = refine   # extra passes from the mesh's own ROI (0: the detector's ROI only)
+        self._det = None
+        self._det_lock = threading.Lock()
+
+    def _detector(self):
+        """Its own detector for a second look around a coarse box (made on first use)."""
+        with self._det_lock:
+            if self._det is None:
+                from .detection import FaceDetector
+
+                self._det = FaceDetector()
+            return self._det
 
     def close(self) -> None:
         pass
@@ -174,14 +231,8 @@ class FaceMesher:
     def mesh_face(self, rgb: np.ndarray, box: Box, keypoints=None) -> Optional[np.ndarray]:
         """The face's mesh (478, 3) in image pixels, or None if the crop holds no face (or
         the mesh found is another face than the box)."""
-        lm, presence = self._mesh.run(rgb, roi_from_detection(box, keypoints))
-        for _ in range(self.refine):
-            if presence < self.min_score:
-                break
-            lm, presence = self._mesh.run(rgb, roi_from_landmarks(lm))
-        if presence < self.min_score:
-            return None
-        if Box.from_points(lm[:, :2]).iou(box) < MIN_BOX_IOU:
+        lm, presence = mesh_from_box(self._mesh, rgb, box, keypoints, self.refine, self._detector())
+        if lm is None or presence < self.min_score:
             return None
         return lm
 
@@ -237,10 +288,8 @@ class MeshTracker:
                         break
                     if any(d.box.iou(b) > 0.2 for b in boxes):
                         continue
-                    lm, presence = self._mesh.run(rgb, roi_from_detection(d.box, d.keypoints))
-                    if presence >= self.min_tracking:
-                        lm, presence = self._mesh.run(rgb, roi_from_landmarks(lm))
-                    if presence >= self.min_tracking and Box.from_points(lm[:, :2]).iou(d.box) >= MIN_BOX_IOU:
+                    lm, presence = mesh_from_box(self._mesh, rgb, d.box, d.keypoints, 1, self._detector)
+                    if lm is not None and presence >= self.min_tracking:
                         keep(lm)
             self._rois = rois
             return out
