@@ -177,30 +177,44 @@ def _mesh_roi(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints, refine:
     return lm, presence
 
 
+def look_closer(detector, rgb: np.ndarray, box: Box):
+    """The detector run again on a crop twice the box's size around it (the face then fills a
+    good part of the detector's 192 px input): the best detection there, in image pixels, or
+    None. A face seen small and blurry in a whole frame or tile is confirmed this way, and
+    a face-like speck (the dot of an "i" in a title) is not."""
+    from .detection import Detection
+
+    H, W = rgb.shape[:2]
+    cx, cy = box.center
+    half = max(box.w, box.h)
+    x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+    x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
+    if x1 - x0 <= 8 or y1 - y0 <= 8:
+        return None
+    near = detector.detect_pass(np.ascontiguousarray(rgb[y0:y1, x0:x1]), None)
+    if not near:
+        return None
+    d = max(near, key=lambda d: d.score)
+    kps = tuple((u + x0, v + y0) for u, v in d.keypoints) if d.keypoints else None
+    return Detection(Box(d.box.x + x0, d.box.y + y0, d.box.w, d.box.h), d.score, kps)
+
+
 def mesh_from_box(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints=None, refine: int = 1,
                   detector=None) -> Tuple[Optional[np.ndarray], float]:
     """A face's mesh from a detector box: the ROI of the box (rotated by the eye keypoints;
     upright when they give no face, as they can on a small blurry one), then `refine` passes
-    from the mesh's own ROI. The landmark model wants a well-centred ROI; a coarse box (the
-    whole-image pass sees a small face as a few pixels) can miss it, so when that gives no face
-    and a detector is given, the detector looks again at a crop twice the box's size and the
-    face is meshed from what it finds there. (None, 0) when the mesh is not this box's face."""
-    lm, presence = _mesh_roi(model, rgb, box, keypoints, refine)
-    if presence < MIN_PRESENCE and detector is not None:
-        H, W = rgb.shape[:2]
-        cx, cy = box.center
-        half = max(box.w, box.h)
-        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-        x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
-        if x1 - x0 > 8 and y1 - y0 > 8:
-            near = detector.detect_pass(rgb[y0:y1, x0:x1], None)
-            if near:
-                d = max(near, key=lambda d: d.score)
-                b = Box(d.box.x + x0, d.box.y + y0, d.box.w, d.box.h)
-                kps = tuple((u + x0, v + y0) for u, v in d.keypoints) if d.keypoints else None
-                lm2, p2 = _mesh_roi(model, rgb, b, kps, refine)
-                if p2 > presence:
-                    lm, presence = lm2, p2
+    from the mesh's own ROI. With a detector, the face is confirmed first by look_closer (as
+    MediaPipe's FaceMesh confirmed it with its own detector in a crop twice the box), and
+    meshed from that closer detection when it fits better (a coarse box from a whole-frame
+    pass can miss the well-centred ROI the landmark model wants). (None, 0) when there is no
+    face or the mesh found is not this box's face."""
+    if detector is not None:
+        near = look_closer(detector, rgb, box)
+        if near is None:
+            return None, 0.0
+        lm, presence = _mesh_roi(model, rgb, near.box, near.keypoints, refine)
+    else:
+        lm, presence = _mesh_roi(model, rgb, box, keypoints, refine)
     if presence < ROUGH_PRESENCE or Box.from_points(lm[:, :2]).iou(box) < MIN_BOX_IOU:
         return None, 0.0
     return lm, presence
