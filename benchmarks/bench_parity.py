@@ -131,29 +131,30 @@ def work_speed(out_path: str) -> None:
         for k, v in fr.timings.items():
             stages.setdefault(k, []).append(v)
     wall = time.perf_counter() - t0
-    # live: one frame at a time (no pipelining), 640x480 as the page sends it
-    frames = []
-    for _, _, rgb in iter_frames(SPEED_VIDEO):
-        h, w = rgb.shape[:2]
-        pad = (480 - h) // 2
-        frames.append(cv2.copyMakeBorder(rgb, pad, 480 - h - pad, 0, 0, cv2.BORDER_CONSTANT) if h < 480 else rgb)
-    live, live_stages = [], {}
-    cpu0 = time.process_time()
+    video_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # live: one frame at a time (no pipelining), 640x480 as the page sends it; CPU time is the
+    # process's during the calls only
+    live, live_stages, cpu = [], {}, 0.0
     with a.live_session() as s:
-        for i, rgb in enumerate(frames):
-            t = time.perf_counter()
+        for i, _, rgb in iter_frames(SPEED_VIDEO):
+            h = rgb.shape[0]
+            pad = (480 - h) // 2
+            if h < 480:
+                rgb = cv2.copyMakeBorder(rgb, pad, 480 - h - pad, 0, 0, cv2.BORDER_CONSTANT)
+            c, t = time.process_time(), time.perf_counter()
             fr = s.process(rgb, i / 23.976)
             live.append((time.perf_counter() - t) * 1000)
+            cpu += time.process_time() - c
             for k, v in fr.timings.items():
                 live_stages.setdefault(k, []).append(v)
-    live_cpu = (time.process_time() - cpu0) * 1000 / len(frames)
+    live_cpu = cpu * 1000 / len(live)
     with open(out_path, "w") as f:
         json.dump({"frames": n, "fps": n / wall, "load_s": load,
                    "stages": {k: statistics.mean(v) for k, v in stages.items()},
                    "live_median_ms": statistics.median(live), "live_mean_ms": statistics.mean(live),
                    "live_p90_ms": sorted(live)[int(0.9 * len(live))], "live_cpu_ms": live_cpu,
                    "live_stages": {k: statistics.median(v) for k, v in live_stages.items()},
-                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   "maxrss_mb": video_rss, "maxrss_live_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "loadavg": os.getloadavg()[0]}, f)
 
 
@@ -295,12 +296,12 @@ def report(rep, ref, new, speeds) -> str:
               f"{len(set(s0['missed']) - set(s1['missed']))}, by today only: {len(set(s1['missed']) - set(s0['missed']))}."]
     if speeds:
         L += ["", "### Speed and memory (alternating runs, fresh process each)", "",
-              "| run | side | video fps | video ms/frame by stage | live median ms | live p90 ms | live CPU ms/frame | peak RSS MB | load avg |",
+              "| run | side | video fps | video ms/frame by stage | live median ms | live p90 ms | live CPU ms/frame | peak RSS MB (video / +live) | load avg |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for i, (side, s) in enumerate(speeds):
             st = ", ".join(f"{k} {v:.2f}" for k, v in s["stages"].items())
             L.append(f"| {i // 2 + 1} | {side} | {s['fps']:.1f} | {st} | {s['live_median_ms']:.2f} | "
-                     f"{s['live_p90_ms']:.2f} | {s['live_cpu_ms']:.2f} | {s['maxrss_mb']:.0f} | {s['loadavg']:.1f} |")
+                     f"{s['live_p90_ms']:.2f} | {s['live_cpu_ms']:.2f} | {s['maxrss_mb']:.0f} / {s['maxrss_live_mb']:.0f} | {s['loadavg']:.1f} |")
         by = {side: [s for sd, s in speeds if sd == side] for side in ("today", "new")}
         med = lambda side, k: statistics.median(s[k] for s in by[side])  # noqa: E731
         L += ["", f"Ratios new/today (medians of the runs): video fps x{med('new', 'fps') / med('today', 'fps'):.2f}, "

@@ -20,11 +20,13 @@ BLENDSHAPE_MODEL = "face_blendshapes.tflite"
 
 
 def default_threads() -> int:
-    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 1. One thread per model is
-    what the two-stage video pipeline wants (its stages already run in parallel)."""
+    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 1 (as MediaPipe ran its models
+    on Linux). Measured on the 2 shared cores: the tracking mesh took 5.4 ms a frame (min) on one
+    thread and 6.8 on two (median 5.9 vs 12.9: XNNPACK's second thread waits for a core that the
+    video pipeline's other stage is using); see docs/face_models.md."""
     try:
-        return max(1, int(os.environ.get("FACIAL_FEEDBACK_THREADS", "1")))
-    except ValueError:
+        return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
+    except (KeyError, ValueError):
         return 1
 
 

@@ -93,10 +93,10 @@ def strongest(scores: Mapping[str, float], k: int = 5, skip: Sequence[str] = ("_
 class BlendshapeModel:
     """face_blendshapes.tflite on LiteRT. Thread-safe (calls are serialised)."""
 
-    def __init__(self, threads: int = 0):
+    def __init__(self, threads: int = 1):
         from ._litert import BLENDSHAPE_MODEL, Model
 
-        self._model = Model(BLENDSHAPE_MODEL, threads)
+        self._model = Model(BLENDSHAPE_MODEL, threads)  # a small MLP: one thread is fastest
 
     def predict(self, landmarks: Optional[np.ndarray]) -> Optional[Dict[str, float]]:
         """The 52 coefficients of one face's mesh, keyed by BLENDSHAPE_NAMES in order (None for None)."""
