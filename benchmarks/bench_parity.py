@@ -322,7 +322,7 @@ def main() -> int:
     if ns.worker:
         mode, out = ns.worker
         if mode == "parity":
-            work_parity(out, "--sfew" in extra)
+            work_parity(out, ns.sfew or "--sfew" in extra)
         else:
             work_speed(out)
         return 0

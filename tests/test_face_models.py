@@ -96,6 +96,12 @@ def test_letterbox_maps_points_back():
     ys, xs = np.nonzero(t[..., 0] > 0.5)
     assert (xs.mean() - px) / scale == pytest.approx(160, abs=1.5)
     assert (ys.mean() - py) / scale == pytest.approx(50, abs=1.5)
+    # with a border: the same as padding the image first, without the copy
+    t2, s2, px2, py2 = D.letterbox(img, 192, border=50)
+    padded = cv2.copyMakeBorder(img, 50, 50, 50, 50, cv2.BORDER_CONSTANT)
+    t3, s3, px3, py3 = D.letterbox(padded, 192)
+    assert s2 == pytest.approx(s3) and px2 == pytest.approx(px3 + 50 * s3) and py2 == pytest.approx(py3 + 50 * s3)
+    assert np.abs(t2 - t3).max() < 0.02
 
 
 # ---------------------------------------------------------------- ROIs
@@ -278,3 +284,15 @@ def test_blendshapes_in_video_frames(analyzer):
             if i == 3:
                 break
     assert fr.faces and tuple(fr.faces[0].blendshapes) == BLENDSHAPE_NAMES
+
+
+def test_cli_video_csv_with_blendshape_columns(tmp_path):
+    from facial_feedback.cli import main
+
+    out = tmp_path / "rows.csv"
+    assert main(["video", str(media("single_face.mp4")), "-o", str(out), "--blendshapes", "--no-signals", "-q"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 72 and list(rows[0])[-52:] == list(CSV_BLENDSHAPE_COLUMNS)
+    # the blink of frames 25-29 (hand count) shows in eyeBlink
+    blink = [max(float(r["bs_eyeBlinkLeft"]), float(r["bs_eyeBlinkRight"])) for r in rows]
+    assert max(blink[25:30]) > 0.5 > max(blink[:20])

@@ -26,6 +26,8 @@ SUBSET = (
     468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
 )
 
+_SUBSET_IDX = np.array(SUBSET)
+
 _SIDE = {"Left": "subject's left", "Right": "subject's right"}
 _BASE = {
     "_neutral": "the model's rest-face score (high when nothing else moves)",
@@ -81,7 +83,7 @@ def model_input(landmarks: np.ndarray) -> np.ndarray:
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.ndim != 2 or lm.shape[0] != 478:
         raise ValueError(f"blendshapes need the 478-point mesh, got {lm.shape}")
-    return lm[list(SUBSET), :2][None]
+    return lm[_SUBSET_IDX, :2][None]
 
 
 def strongest(scores: Mapping[str, float], k: int = 5, skip: Sequence[str] = ("_neutral",)) -> List[tuple]:

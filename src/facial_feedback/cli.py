@@ -179,7 +179,8 @@ def cmd_video(ns) -> int:
             analyzer, ns.file,
             csv_path=None if ns.json else out, json_path=out if ns.json else None,
             annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks,
-            events_path=None if ns.no_signals else events_path, states_path=None if ns.no_signals else states_path)
+            events_path=None if ns.no_signals else events_path, states_path=None if ns.no_signals else states_path,
+            blendshapes=ns.blendshapes)
     except VideoError as e:
         progress.end()
         _err(ns.file, str(e))
@@ -282,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--smoothing", type=float, default=0.3, metavar="SECONDS",
                    help="time constant of the emotion moving average; 0 = off (default 0.3)")
     v.add_argument("--landmarks", action="store_true", help="include the mesh in JSON output")
+    v.add_argument("--blendshapes", action="store_true",
+                   help="add the 52 blendshape columns (bs_<name>) to the CSV (JSON always has them)")
     v.add_argument("--events", metavar="PATH", help="events CSV: track, type, onset, duration, details "
                    "(default with -o: OUTPUT.events.csv)")
     v.add_argument("--states", metavar="PATH", help="attention/fatigue/tension per track once a second, CSV "

@@ -49,10 +49,12 @@ RAW_SCORE_MIN = 0.6
 WEIGHTED_NMS_IOU = 0.3       # MediaPipe's min_suppression_threshold
 
 
-def letterbox(rgb: np.ndarray, size: int) -> Tuple[np.ndarray, float, float, float]:
-    """Fit an image into size x size keeping its aspect ratio (black bars), as the detector
-    wants it: float32 in [-1, 1]. Returns (tensor, scale, pad_x, pad_y), where a point of the
-    tensor at (u, v) pixels is the image's ((u - pad_x) / scale, (v - pad_y) / scale).
+def letterbox(rgb: np.ndarray, size: int, border: int = 0) -> Tuple[np.ndarray, float, float, float]:
+    """Fit an image, with a black border of `border` pixels added on each side, into size x size
+    keeping its aspect ratio (black bars), as the detector wants it: float32 in [-1, 1]. Returns
+    (tensor, scale, pad_x, pad_y), where a point of the tensor at (u, v) pixels is the image's
+    ((u - pad_x) / scale, (v - pad_y) / scale) (the border is inside pad_x, pad_y: no padded copy
+    of the image is made).
 
     Resampled as MediaPipe does (an affine warp mapping the image's corners onto the box's,
     bilinear, no area filter): the detector's scores match MediaPipe's that way (an
@@ -60,7 +62,7 @@ def letterbox(rgb: np.ndarray, size: int) -> Tuple[np.ndarray, float, float, flo
     import cv2
 
     h, w = rgb.shape[:2]
-    scale = size / max(h, w)
+    scale = size / (max(h, w) + 2 * border)
     px, py = (size - w * scale) / 2.0, (size - h * scale) / 2.0
     M = np.array([[scale, 0.0, px], [0.0, scale, py]])
     out = cv2.warpAffine(rgb, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -175,9 +177,10 @@ class FaceDetector:
     def close(self) -> None:
         pass  # the interpreter is freed with the object
 
-    def _run(self, rgb: np.ndarray) -> List[Tuple[float, float, float, float, float, np.ndarray]]:
-        """Raw detections on one array: (x, y, w, h) in its pixels, score, keypoints (6, 2)."""
-        tensor, scale, px, py = letterbox(rgb, INPUT_SIZE)
+    def _run(self, rgb: np.ndarray, border: int = 0) -> List[Tuple[float, float, float, float, float, np.ndarray]]:
+        """Raw detections on one array (seen with a black border of `border` px around it):
+        (x, y, w, h) in its pixels, score, keypoints (6, 2)."""
+        tensor, scale, px, py = letterbox(rgb, INPUT_SIZE, border)
         raw_boxes, raw_scores = self._model.run(tensor[None])
         boxes, kps, scores = weighted_nms(*decode_detections(raw_boxes, raw_scores, self._anchors,
                                                              min_score=self._raw_min))
@@ -211,10 +214,8 @@ class FaceDetector:
         if which is None:
             # the whole image on a border, so a face touching the edges still looks like a face
             p = int(round(cfg.pad * max(H, W)))
-            padded = np.zeros((H + 2 * p, W + 2 * p, 3), np.uint8)
-            padded[p:p + H, p:p + W] = rgb
-            for x, y, bw, bh, s, kp in self._run(padded):
-                add(x, y, bw, bh, s, kp, -p, -p)
+            for x, y, bw, bh, s, kp in self._run(rgb, border=p):
+                add(x, y, bw, bh, s, kp)
             return dets
         # a tile, for faces too small to see in the whole image
         tx, ty = which

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Union
 import numpy as np
 
 from .io import VideoError, probe_video
-from .types import CSV_COLUMNS, FrameResult, csv_rows
+from .types import FrameResult, csv_columns, csv_rows
 
 PathLike = Union[str, os.PathLike]
 
@@ -64,7 +64,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
                         every: int = 1, progress: Optional[Callable[[int, int], None]] = None,
                         on_frame: Optional[Callable[[FrameResult], None]] = None,
                         landmarks: bool = False, events_path: Optional[PathLike] = None,
-                        states_path: Optional[PathLike] = None) -> VideoSummary:
+                        states_path: Optional[PathLike] = None, blendshapes: bool = False) -> VideoSummary:
     """Analyse `path`, writing CSV rows (one per face per frame), JSON lines (one per frame)
     and an annotated video as it goes; with signals on, the events (events_path) and the
     states once a second (states_path) as CSV (facial_feedback.signals.export). Returns a summary. Raises VideoError for unusable input;
@@ -82,7 +82,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
         if csv_path is not None:
             f = open(csv_path, "w", newline="")
             files.append(f)
-            csv_w = csv.DictWriter(f, fieldnames=list(CSV_COLUMNS))
+            csv_w = csv.DictWriter(f, fieldnames=list(csv_columns(blendshapes)))
             csv_w.writeheader()
         if json_path is not None:
             json_f = open(json_path, "w")
@@ -110,7 +110,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
                         lab = face.emotion.label
                         summary.emotion_frames[lab] = summary.emotion_frames.get(lab, 0) + 1
                 if csv_w is not None:
-                    csv_w.writerows(csv_rows(fr))
+                    csv_w.writerows(csv_rows(fr, blendshapes=blendshapes))
                 if json_f is not None:
                     json_f.write(json.dumps(fr.to_dict(landmarks=landmarks)) + "\n")
                 if writer is not None:
