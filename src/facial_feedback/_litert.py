@@ -20,14 +20,16 @@ BLENDSHAPE_MODEL = "face_blendshapes.tflite"
 
 
 def default_threads() -> int:
-    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 1 (as MediaPipe ran its models
-    on Linux). Measured on the 2 shared cores: the tracking mesh took 5.4 ms a frame (min) on one
-    thread and 6.8 on two (median 5.9 vs 12.9: XNNPACK's second thread waits for a core that the
-    video pipeline's other stage is using); see docs/face_models.md."""
+    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 2 (1 on a one-core machine).
+    Measured on the 2 shared cores under load (load average 10, benchmarks/bench_parity.py's
+    speed worker, two runs each): live per-frame time median 12.6 / 20.7 ms on two threads
+    against 30.8 / 43.4 ms on one, CPU per frame the same (13.6-14.9 ms); video fps mixed
+    (43 / 30 vs 53 / 23). LiteRT's invoke holds Python's GIL, so the second thread is the
+    only way the mesh model uses a second core. The blendshape model (0.5 ms) uses one."""
     try:
         return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
     except (KeyError, ValueError):
-        return 1
+        return max(1, min(2, os.cpu_count() or 1))
 
 
 class Model:

@@ -191,7 +191,10 @@ def look_closer(detector, rgb: np.ndarray, box: Box):
     x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
     if x1 - x0 <= 8 or y1 - y0 <= 8:
         return None
-    near = detector.detect_pass(np.ascontiguousarray(rgb[y0:y1, x0:x1]), None)
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    near = detector.detect_pass(crop, None)
+    if not near and detector.config.wide_pad > 0:   # a face bigger than the image: a wide border
+        near = detector.detect_pass(crop, "wide")
     if not near:
         return None
     d = max(near, key=lambda d: d.score)
