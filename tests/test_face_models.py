@@ -296,3 +296,24 @@ def test_cli_video_csv_with_blendshape_columns(tmp_path):
     # the blink of frames 25-29 (hand count) shows in eyeBlink
     blink = [max(float(r["bs_eyeBlinkLeft"]), float(r["bs_eyeBlinkRight"])) for r in rows]
     assert max(blink[25:30]) > 0.5 > max(blink[:20])
+
+
+SFEW_TIGHT = ["Angry/AndSoonCameDarkness_005445120_00000053.png", "Angry/Bridesmaids_000505440_00000001.png",
+              "Angry/HarryPotter_Deathly_Hallows_1_000046280_00000091.png"]
+
+
+@pytest.mark.parametrize("name", SFEW_TIGHT)
+def test_a_face_bigger_than_the_frame_is_found_by_the_wide_pass(analyzer, name):
+    """SFEW stills (143x181) cut forehead and chin off: the 0.25 border pass sees no face, the
+    wide-border pass does, and the face gets a mesh."""
+    from .conftest import DATASETS
+
+    p = DATASETS / "sfew" / "Train" / name
+    if not p.exists():
+        pytest.skip(f"needs {p}")
+    img = load_image(p)
+    narrow = D.FaceDetector(D.DetectorConfig(wide_pad=0))
+    assert narrow.detect(img) == []
+    found = analyzer.detector.detect(img)
+    assert len(found) == 1 and found[0].box.w > 0.5 * img.shape[1]
+    assert analyzer.mesher.mesh_face(img, found[0].box, found[0].keypoints) is not None
