@@ -312,7 +312,7 @@ def test_a_face_bigger_than_the_frame_is_found_by_the_wide_pass(analyzer, name):
     if not p.exists():
         pytest.skip(f"needs {p}")
     img = load_image(p)
-    narrow = D.FaceDetector(D.DetectorConfig(wide_pad=0))
+    narrow = D.FaceDetector(D.DetectorConfig(wide_pads=()))
     assert narrow.detect(img) == []
     found = analyzer.detector.detect(img)
     assert len(found) == 1 and found[0].box.w > 0.5 * img.shape[1]

@@ -32,10 +32,11 @@ class Detection:
 class DetectorConfig:
     min_score: float = 0.5
     pad: float = 0.25            # border added on each side for the whole-image pass
-    # A second whole-image pass with a wide border, for a face bigger than the frame (a tight
-    # crop cutting forehead and chin, as in SFEW's stills): the detector wants to see the whole
-    # head. 0 turns it off. On the 171 SFEW Train stills the 0.25 pass missed it found 144.
-    wide_pad: float = 1.0
+    # More whole-image passes with wide borders, for a face bigger than the frame (a tight crop
+    # cutting forehead and chin, as in SFEW's stills): the detector wants to see the whole head.
+    # () turns them off. Of the 171 SFEW Train stills the 0.25 pass missed, a 1.0 border found
+    # 144 and a 0.5 border 8 of the remaining 27 (docs/face_models.md).
+    wide_pads: Tuple[float, ...] = (1.0, 0.5)
     tile: int = 384              # tile side in pixels of the original image
     tile_overlap: float = 0.35   # overlap between neighbouring tiles
     tile_above: int = 560        # tile only images whose long side exceeds this
@@ -195,11 +196,10 @@ class FaceDetector:
 
     def passes(self, height: int, width: int, tiles: bool = True) -> List[Optional[Tuple[int, int]]]:
         """The detector runs that make up one full search of an image this size:
-        None = the whole image on a border, "wide" = the whole image on a wide border (faces
-        filling the frame), (x, y) = the tile with that corner."""
+        None = the whole image on a border, "wide:P" = the whole image on a border of P x its
+        long side (faces filling the frame), (x, y) = the tile with that corner."""
         out: List = [None]
-        if self.config.wide_pad > 0:
-            out.append("wide")
+        out += [f"wide:{p:g}" for p in self.config.wide_pads]
         if tiles and max(height, width) > self.config.tile_above:
             t, ov = self.config.tile, self.config.tile_overlap
             out += [(tx, ty) for ty in tile_origins(height, t, ov) for tx in tile_origins(width, t, ov)]
@@ -218,9 +218,10 @@ class FaceDetector:
                 pts = tuple((float(u + ox), float(v + oy)) for u, v in kp)
                 dets.append(Detection(Box(x0, y0, x1 - x0, y1 - y0), s, pts))
 
-        if which is None or which == "wide":
+        if which is None or isinstance(which, str):
             # the whole image on a border, so a face touching the edges still looks like a face
-            p = int(round((cfg.pad if which is None else cfg.wide_pad) * max(H, W)))
+            pad = cfg.pad if which is None else float(which.split(":", 1)[1])
+            p = int(round(pad * max(H, W)))
             for x, y, bw, bh, s, kp in self._run(rgb, border=p):
                 add(x, y, bw, bh, s, kp)
             return dets

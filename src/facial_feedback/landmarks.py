@@ -193,8 +193,10 @@ def look_closer(detector, rgb: np.ndarray, box: Box):
         return None
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     near = detector.detect_pass(crop, None)
-    if not near and detector.config.wide_pad > 0:   # a face bigger than the image: a wide border
-        near = detector.detect_pass(crop, "wide")
+    for which in detector.passes(*crop.shape[:2], tiles=False)[1:]:   # a face bigger than the image
+        if near:
+            break
+        near = detector.detect_pass(crop, which)
     if not near:
         return None
     d = max(near, key=lambda d: d.score)
