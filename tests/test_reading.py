@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from facial_feedback.reading import (Document, ReadingSession, ReportStore, parse_text, report_html,
-                                     sample_texts)
+from facial_feedback.apps.reading import (Document, ReadingSession, ReportStore, parse_text, report_html,
+                                          sample_texts)
+from tests import synthetic as S
 
 
 def test_html_is_reduced_to_text_and_never_kept():
@@ -54,7 +55,7 @@ def test_samples_are_shipped():
 
 @pytest.fixture(scope="module")
 def mesh():
-    from facial_feedback.signals import synthetic
+    from tests import synthetic
 
     return synthetic.reference_mesh()
 
@@ -68,7 +69,7 @@ def test_reading_session_per_paragraph(mesh):
     """A scripted reading: paragraph 2 with a look-away, 3 with lowered brows and a re-read,
     5 leaning in, 6 skimmed. Frames go through the real SignalSession first."""
     from facial_feedback.signals import SignalSession
-    from facial_feedback.signals import synthetic as S
+    from tests import synthetic as S
 
     doc = Document("t", tuple(parse_text("\n\n".join(
         " ".join(["word"] * n) + "." for n in (20, 20, 20, 20, 20, 20, 60)), "a.txt").paragraphs))
@@ -140,8 +141,7 @@ def test_no_face_and_unread_paragraphs():
     doc = parse_text("One two three.\n\nFour five six.\n\nSeven.", "a.txt")
     rs = ReadingSession(doc)
     for i in range(30):
-        rs.update({"time": i / 10, "faces": [], "session": {"events_started": [], "events_ended": [], "tracks": []}},
-                  paragraph=0)
+        rs.update(S.frame(i / 10), paragraph=0)
     rep = rs.report()
     p = rep["paragraphs"]
     assert p[0]["time_s"] == pytest.approx(2.9) and p[0]["attention"] == 0.0 and p[0]["confidence"] == 0.0
@@ -156,8 +156,8 @@ def test_report_store_keys_by_text_hash(tmp_path):
     ids = []
     for reader in ("A", "B"):
         rs = ReadingSession(doc, reader=reader)
-        rs.update({"time": 0.0, "faces": []}, paragraph=0)
-        rs.update({"time": 1.0, "faces": []}, paragraph=1)
+        rs.update(S.frame(0.0, session=False), paragraph=0)
+        rs.update(S.frame(1.0, session=False), paragraph=1)
         ids.append(store.save_report(rs.report()))
     assert [r["reader"] for r in store.reports(doc.hash)] == ["A", "B"]
     assert store.report(doc.hash, ids[1])["text"]["paragraphs"][1]["text"] == "Gamma."
@@ -171,14 +171,13 @@ def test_report_store_keys_by_text_hash(tmp_path):
 def test_a_long_eye_closure_is_not_reading():
     doc = parse_text("One two three.\n\nFour five six.", "a.txt")
     rs = ReadingSession(doc)
-    face = {"box": [0, 0, 100, 100], "track_id": 1, "signals": {"quality": 1.0}}
+    face = S.face(track_id=1, signals=S.steady_signals(quality=1.0))
     for i in range(40):
         t = i / 10
-        started = [{"type": "eye_closure", "track": 1, "onset": 1.0}] if i == 20 else []
-        ended = [{"type": "eye_closure", "track": 1, "onset": 1.0, "duration": 2.5}] if i == 35 else []
-        tr = {"track_id": 1, "on_screen": None if 10 <= i < 35 else True, "eyes_closed": 10 <= i < 35}
-        rs.update({"time": t, "faces": [face], "session": {"events_started": started, "events_ended": ended,
-                                                          "tracks": [tr]}}, paragraph=0)
+        started = [S.event("eye_closure", 1, 1.0)] if i == 20 else []
+        ended = [S.event("eye_closure", 1, 1.0, 2.5)] if i == 35 else []
+        tr = S.track(1, on_screen=None if 10 <= i < 35 else True, eyes_closed=10 <= i < 35)
+        rs.update(S.frame(t, [face], started, ended, [tr]), paragraph=0)
     p = rs.report()["paragraphs"][0]
     # 1.0-2.0 s: eyes closing, not yet a confirmed closure (unknown, skipped); 2.0-3.5 s: shut = not reading
     assert p["attention"] == pytest.approx(1.4 / 2.9, abs=0.02)

@@ -1,5 +1,5 @@
 """Per-frame signals on KNOWN geometry: a real MediaPipe mesh (skimage's astronaut),
-deformed by known amounts (facial_feedback.signals.synthetic)."""
+deformed by known amounts (tests/synthetic.py)."""
 import json
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facial_feedback.signals import geometry as G
-from facial_feedback.signals import synthetic as S
+from tests import synthetic as S
 from facial_feedback.types import HeadPose
 
 

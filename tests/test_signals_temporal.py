@@ -1,12 +1,12 @@
 """Events and states over time on synthetic sequences: the real astronaut mesh deformed
-frame by frame at a given frame rate (facial_feedback.signals.synthetic)."""
+frame by frame at a given frame rate (tests/synthetic.py)."""
 import json
 import math
 
 import numpy as np
 import pytest
 
-from facial_feedback.signals import synthetic as S
+from tests import synthetic as S
 from facial_feedback.signals.baseline import Baseline
 from facial_feedback.signals.temporal import SignalConfig, SignalSession
 

@@ -90,8 +90,8 @@ def test_wolfgang_long_closures(wolfgang):
     ended, snaps = wolfgang
     fps = 23.976
     closures = sorted((e for e in ended if e.type == "eye_closure"), key=lambda e: e.onset)
-    # the one still open at the end is ended by close() (analyze_video does not call it):
-    # it shows as ongoing in the last snapshot instead
+    # the one still open at the end shows as ongoing in the last snapshot (the session ends it
+    # after the last frame: analyze_video's stream holds it in final_events, not in a snapshot)
     last = snaps[-1].tracks[0]
     assert len(closures) == 1 and last.eyes_closed
     first = closures[0]

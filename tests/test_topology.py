@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from facial_feedback import topology as T
-from facial_feedback.signals.synthetic import reference_mesh
+from tests.synthetic import reference_mesh
 
 
 @pytest.fixture(scope="module")

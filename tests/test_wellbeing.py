@@ -7,12 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from facial_feedback.wellbeing import HistoryStore, Rules, WellbeingMonitor
+from facial_feedback.apps.wellbeing import HistoryStore, Rules, WellbeingMonitor
+from tests import synthetic as S
 
 
 @pytest.fixture(scope="module")
 def mesh():
-    from facial_feedback.signals import synthetic
+    from tests import synthetic
 
     return synthetic.reference_mesh()
 
@@ -33,7 +34,7 @@ class ScriptedSession:
 
 
 def closures_script(mesh, seconds=40.0, fps=15, closures=((10.0, 3.0), (22.0, 2.5)), absent=()):
-    from facial_feedback.signals import synthetic as S
+    from tests import synthetic as S
 
     def mesh_at(t):
         if any(a <= t < b for a, b in absent):
@@ -88,18 +89,18 @@ def test_face_independent_rules_and_breaks():
     r = Rules(eye_break_every_min=1, eye_break_s=5, max_no_break_min=2, break_min_s=20, cooldown_min=0.5,
               fatigue_on=False, tension_on=False, attention_on=False)
     mon = WellbeingMonitor(r, start_wall=0.0)
-    face = {"box": [0, 0, 100, 100], "track_id": 1}
+    face = S.face(track_id=1)
     got = []
     t = 0.0
     while t < 130:
-        frame = {"time": t, "faces": [face], "session": {"tracks": [{"track_id": 1, "on_screen": True}]}}
+        frame = S.frame(t, [face], tracks=[S.track(1, on_screen=True)])
         got += [(t, s.rule) for s in mon.observe(frame)]
         t += 0.5
     assert got[0] == (60.0, "20-20-20") and (120.0, "max_no_break") in got
     assert [g for g in got if g[1] == "20-20-20"][1][0] == 90.0   # again after the 30 s cooldown
     # looking away for 5 s is the eye break; 20 s away from the camera is a break taken
     while t < 160:
-        mon.observe({"time": t, "faces": [], "session": {}})
+        mon.observe(S.frame(t))
         t += 0.5
     assert mon.breaks == 1 and mon.latest["since_eye_break_s"] < 30
     # ticks without frames (a hidden tab) still run the time rules
@@ -114,12 +115,12 @@ def test_face_independent_rules_and_breaks():
 
 def test_fatigue_state_rule_names_its_cues():
     mon = WellbeingMonitor(Rules(fatigue_level=0.6, fatigue_for_s=30))
-    st = {"value": 0.7, "level": "high", "confidence": 0.8, "abstain": False,
-          "cues": ["eyes closed 18% of the last minute, baseline 6%", "2 yawns in the last minute"]}
+    st = S.state("fatigue", 0.7, "high", confidence=0.8, abstain=False,
+                 cues=["eyes closed 18% of the last minute, baseline 6%", "2 yawns in the last minute"])
     got = []
     for i in range(100):
-        got += mon.observe({"time": i * 0.5, "faces": [{"box": [0, 0, 1, 1], "track_id": 3}],
-                            "session": {"tracks": [{"track_id": 3, "fatigue": st, "on_screen": True}]}})
+        got += mon.observe(S.frame(i * 0.5, [S.face((0, 0, 1, 1), track_id=3)],
+                                   tracks=[S.track(3, on_screen=True, fatigue=st)]))
     assert [s.rule for s in got] == ["fatigue"]
     assert got[0].t == 30.0 and "eyes closed 18% of the last minute" in got[0].cues[1]
     assert got[0].confidence == 0.8
@@ -176,6 +177,6 @@ def test_real_video_through_the_camera_session_raises_eye_closure(analyzer):
             if t > 7.0:
                 break
             fr = session.process(rgb, t)
-            got += mon.observe(fr.to_dict())
+            got += mon.observe(fr)
     assert [s.rule for s in got] == ["eye_closures"]
     assert got[0].t == pytest.approx(0.7 + 2.0, abs=0.6) and "eyes closed 1 time" in got[0].cues[0]

@@ -37,7 +37,9 @@ def analyze_image(src) -> FrameResult:
 
 
 def analyze_video(path, every: int = 1) -> Iterator[FrameResult]:
-    """One FrameResult per analysed frame with timestamps and stable track ids (streamed)."""
+    """One FrameResult per analysed frame with timestamps and stable track ids (streamed). The
+    iterator is a pipeline.VideoStream: once it is done, its `final_events` hold the signal
+    episodes still open at the last frame (ended there) and `summary` the signals' totals."""
     return _analyzer().analyze_video(path, every=every)
 
 

@@ -17,6 +17,9 @@ from typing import Iterable, List, Optional, Tuple
 from .io import IMAGE_EXTENSIONS, ImageError, VideoError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
+IMAGE_SETTINGS = ("min_face_score", "signals")
+VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_memory", "detect_interval", "signals")
 
 
 def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
@@ -65,6 +68,41 @@ def _table_lines(path: Path, d: dict) -> List[str]:
     return lines
 
 
+def add_analyzer_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """One flag per AnalyzerConfig field named: its name (or the field's own `flag`), type,
+    default and help all come from the field (facial_feedback.config), so they cannot drift."""
+    from dataclasses import fields
+
+    from .config import AnalyzerConfig
+
+    by_name = {f.name: f for f in fields(AnalyzerConfig)}
+    for name in names:
+        f = by_name[name]
+        flag = f.metadata.get("flag", "--" + name.replace("_", "-"))
+        if f.type in ("bool", bool):   # on by default: the flag turns it off
+            parser.add_argument(flag, dest=name, action="store_false", help="turn off " + f.metadata["help"])
+        else:
+            kind = int if f.type in ("int", int) else float
+            parser.add_argument(flag, dest=name, type=kind, default=f.default,
+                                metavar="N" if kind is int else "X", help=f.metadata["help"] + " (default %(default)s)")
+
+
+def analyzer_config(ns):
+    """The AnalyzerConfig from the parsed flags (fields without a flag keep their defaults);
+    a bad value raises ValueError naming the setting."""
+    from dataclasses import fields
+
+    from .config import AnalyzerConfig
+
+    return AnalyzerConfig(**{f.name: getattr(ns, f.name) for f in fields(AnalyzerConfig) if hasattr(ns, f.name)})
+
+
+def _analyzer(ns):
+    from .pipeline import Analyzer
+
+    return Analyzer(analyzer_config(ns))
+
+
 def cmd_analyze(ns) -> int:
     paths, problems = expand_inputs(ns.paths)
     failed = 0
@@ -77,12 +115,11 @@ def cmd_analyze(ns) -> int:
         return EXIT_FAILED if failed else EXIT_OK
     from .annotate import annotate
     from .io import load_image
-    from .pipeline import Analyzer
 
     out_dir = Path(ns.annotate) if ns.annotate else None
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-    analyzer = Analyzer()
+    analyzer = _analyzer(ns)
     used_names: set = set()
     for path in paths:
         try:
@@ -152,7 +189,6 @@ class Progress:
 
 
 def cmd_video(ns) -> int:
-    from .pipeline import Analyzer, AnalyzerConfig
     from .video import write_video_outputs
 
     if ns.every < 1:
@@ -160,9 +196,9 @@ def cmd_video(ns) -> int:
         return EXIT_USAGE
     out = ns.output
     to_stdout = out in (None, "-")
-    analyzer = Analyzer(AnalyzerConfig(emotion_smoothing=ns.smoothing, signals=not ns.no_signals))
+    analyzer = _analyzer(ns)
     events_path, states_path = ns.events, ns.states
-    if not ns.no_signals and not to_stdout:  # by default beside the output: out.events.csv, out.states.csv
+    if ns.signals and not to_stdout:  # by default beside the output: out.events.csv, out.states.csv
         stem = os.path.splitext(out)[0]
         events_path = events_path or stem + ".events.csv"
         states_path = states_path or stem + ".states.csv"
@@ -179,8 +215,8 @@ def cmd_video(ns) -> int:
             analyzer, ns.file,
             csv_path=None if ns.json else out, json_path=out if ns.json else None,
             annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks,
-            events_path=None if ns.no_signals else events_path, states_path=None if ns.no_signals else states_path,
-            blendshapes=ns.blendshapes)
+            events_path=events_path if ns.signals else None, states_path=states_path if ns.signals else None,
+            blendshapes=ns.blendshape_columns)
     except VideoError as e:
         progress.end()
         _err(ns.file, str(e))
@@ -210,7 +246,7 @@ def cmd_video(ns) -> int:
                 print(line, file=sys.stderr)
         if not to_stdout:
             print(f"  wrote {out}" + (f" and {ns.annotate}" if ns.annotate else ""), file=sys.stderr)
-        written = [p for p in (events_path, states_path) if p and not ns.no_signals]
+        written = [p for p in (events_path, states_path) if p and ns.signals]
         if written:
             print(f"  wrote {' and '.join(written)} (events; states once a second)", file=sys.stderr)
     return EXIT_OK
@@ -231,13 +267,12 @@ def cmd_webcam(ns) -> int:
     import cv2
 
     from .annotate import annotate
-    from .pipeline import Analyzer
 
     cap = cv2.VideoCapture(ns.camera)
     if not cap.isOpened():
         print(f"error: cannot open camera {ns.camera} (absent, busy, or permission denied)", file=sys.stderr)
         return EXIT_FAILED
-    analyzer = Analyzer()
+    analyzer = _analyzer(ns)
     session = analyzer.live_session()
     title = "facial-feedback (q to quit)"
     try:
@@ -272,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--landmarks", action="store_true", help="include the 478-point mesh (JSON and drawings)")
     a.add_argument("--face-crops", action="store_true",
                    help="each input is one already-cropped face (FER-style): skip detection")
+    add_analyzer_flags(a, IMAGE_SETTINGS)
     a.set_defaults(func=cmd_analyze)
 
     v = sub.add_parser("video", help="analyse a video file into CSV or JSON lines")
@@ -280,22 +316,21 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="JSON lines, one per frame, instead of CSV")
     v.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
     v.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth frame (default 1)")
-    v.add_argument("--smoothing", type=float, default=0.3, metavar="SECONDS",
-                   help="time constant of the emotion moving average; 0 = off (default 0.3)")
     v.add_argument("--landmarks", action="store_true", help="include the mesh in JSON output")
-    v.add_argument("--blendshapes", action="store_true",
+    v.add_argument("--blendshapes", dest="blendshape_columns", action="store_true",
                    help="add the 52 blendshape columns (bs_<name>) to the CSV (JSON always has them)")
     v.add_argument("--events", metavar="PATH", help="events CSV: track, type, onset, duration, details "
                    "(default with -o: OUTPUT.events.csv)")
     v.add_argument("--states", metavar="PATH", help="attention/fatigue/tension per track once a second, CSV "
                    "(default with -o: OUTPUT.states.csv)")
-    v.add_argument("--no-signals", action="store_true", help="no blinks, gaze, states or events files")
+    add_analyzer_flags(v, VIDEO_SETTINGS)   # --no-signals: no blinks, gaze, states or events files
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v.set_defaults(func=cmd_video)
 
     w = sub.add_parser("webcam", help="live analysis in a window (needs a display)")
     w.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     w.add_argument("--landmarks", action="store_true", help="draw the mesh")
+    add_analyzer_flags(w, VIDEO_SETTINGS)
     w.set_defaults(func=cmd_webcam)
     return p
 
@@ -328,7 +363,13 @@ def _mute_native_logs():
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ns = build_parser().parse_args(argv)  # exits 2 on a usage error
+    parser = build_parser()
+    ns = parser.parse_args(argv)  # exits 2 on a usage error
+    if any(hasattr(ns, name) for name in VIDEO_SETTINGS):
+        try:
+            analyzer_config(ns)
+        except ValueError as e:   # e.g. --max-faces 0: a usage error that names the setting
+            parser.error(str(e))
     undo = _mute_native_logs()
     try:
         return ns.func(ns)

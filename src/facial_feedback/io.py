@@ -12,7 +12,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -168,19 +168,21 @@ def probe_video(path: Union[str, os.PathLike]) -> VideoInfo:
     return VideoInfo(str(p), w, h, fps, max(n, 0))
 
 
-def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4
-                ) -> Iterator[tuple]:
+def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4,
+                info: Optional[VideoInfo] = None) -> Iterator[tuple]:
     """Yield (index, timestamp_s, rgb) for every `every`-th frame.
 
     Decoding runs in a background thread a few frames ahead (it releases the GIL,
     so it overlaps with inference on the other core); memory stays at `prefetch` frames.
-    Raises VideoError if the file cannot be opened or holds no frame at all.
+    Raises VideoError if the file cannot be opened or holds no frame at all. `info`: the
+    video's probe_video() when the caller has it already (it is then not probed again).
     """
     import cv2
 
     if every < 1:
         raise ValueError("every must be >= 1")
-    info = probe_video(path)
+    if info is None:
+        info = probe_video(path)
     q: "queue.Queue" = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
     _END = object()

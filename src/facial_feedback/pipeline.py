@@ -16,43 +16,27 @@ import math
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .config import AnalyzerConfig
 from .detection import DetectorConfig, FaceDetector, nms
 from .emotion import DEFAULT_MANIFEST, EmotionModel
-from .io import ImageSource, iter_frames, load_image
 from .blendshapes import BlendshapeModel
+from .io import ImageSource, VideoInfo, iter_frames, load_image, probe_video
 from .landmarks import FaceMesher, MeshTracker, head_pose
 from .types import Box, Emotion, Face, FrameResult
+
+if TYPE_CHECKING:
+    from .signals import Event
+
+__all__ = ["Analyzer", "AnalyzerConfig", "Session", "Tracker", "VideoStream"]
 
 
 # MediaPipe's tracking graph re-detects with its short-range model, which finds faces
 # down to about this fraction of the frame width (measured: 200 px in 1280 found, 120 not).
 GRAPH_MIN_FACE = 0.13
-
-
-@dataclass(frozen=True)
-class AnalyzerConfig:
-    min_face_score: float = 0.5
-    # VIDEO/LIVE: most faces the tracking mesh follows at once.
-    max_faces: int = 8
-    # Emotion smoothing in VIDEO/LIVE: an exponential moving average of each track's
-    # probabilities with this time constant in seconds (weight of a new frame is
-    # 1 - exp(-dt / tau)); 0 turns smoothing off. 0.3 s removes frame-to-frame flicker
-    # and still follows a change of expression within about half a second.
-    emotion_smoothing: float = 0.3
-    # A track keeps its id while its face is visible and for this long after it is lost.
-    track_memory: float = 2.0
-    # VIDEO/LIVE: seconds for one full detector search (the whole frame, then its tiles, run
-    # one pass at a time across the interval); it refreshes detection scores and finds faces
-    # the tracking mesh has not (new ones, small ones).
-    detect_interval: float = 1.0
-    # Per-frame facial signals and session state over time (facial_feedback.signals).
-    signals: bool = True
-    # The 52 expression blendshapes of each meshed face (Face.blendshapes, facial_feedback.blendshapes).
-    blendshapes: bool = True
 
 
 class Analyzer:
@@ -119,17 +103,62 @@ class Analyzer:
         return Session(self, cfg)
 
     def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
-                      progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FrameResult]:
-        """Yield one FrameResult per analysed frame, in order, streaming (constant memory)."""
-        from .io import probe_video
+                      progress: Optional[Callable[[int, int], None]] = None) -> "VideoStream":
+        """One FrameResult per analysed frame, in order, streaming (constant memory): iterate the
+        returned VideoStream. After the last frame, its `final_events` hold the signal episodes
+        the session ended there (an eye closure still going on), and `summary` the signals' totals."""
+        return VideoStream(self, path, every=every, progress=progress)
 
-        info = probe_video(path)
-        total = info.frame_count
-        with self.video_session() as session:
-            for _, fr in session.process_stream(iter_frames(path, every=every)):
-                if progress is not None:
-                    progress(fr.index + 1, total)
-                yield fr
+
+class VideoStream:
+    """THE video loop (the CLI, the web jobs and `ff.analyze_video` all run this one).
+
+    Iterating yields FrameResults; `frames()` yields (rgb, FrameResult) for writers that draw.
+    The video is probed once (`info`); its session is closed at the end, or when the stream is
+    closed or dropped part-way."""
+
+    def __init__(self, analyzer: "Analyzer", path: Union[str, os.PathLike], every: int = 1,
+                 progress: Optional[Callable[[int, int], None]] = None):
+        self.analyzer, self.path, self.every, self.progress = analyzer, path, every, progress
+        self._info: Optional[VideoInfo] = None
+        self._gen: Optional[Iterator[Tuple[np.ndarray, FrameResult]]] = None
+        self.final_events: Tuple["Event", ...] = ()  # episodes still open at the last frame, ended there
+        self.summary: Optional[dict] = None          # the signals' totals per track, at the end
+
+    @property
+    def info(self) -> VideoInfo:
+        """The container's size, rate and frame count (VideoError for an unusable file)."""
+        if self._info is None:
+            self._info = probe_video(self.path)
+        return self._info
+
+    def frames(self) -> Iterator[Tuple[np.ndarray, FrameResult]]:
+        if self._gen is not None:
+            raise RuntimeError("a VideoStream is iterated once")
+        self._gen = self._run()
+        return self._gen
+
+    def __iter__(self) -> "VideoStream":
+        return self
+
+    def __next__(self) -> FrameResult:
+        if self._gen is None:
+            self.frames()
+        return next(self._gen)[1]  # type: ignore[index]
+
+    def close(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+
+    def _run(self) -> Iterator[Tuple[np.ndarray, FrameResult]]:
+        info = self.info
+        with self.analyzer.video_session() as session:
+            for rgb, fr in session.process_stream(iter_frames(self.path, every=self.every, info=info)):
+                if self.progress is not None:
+                    self.progress(fr.index + 1, info.frame_count)
+                yield rgb, fr
+            self.final_events = session.finish()
+            self.summary = session.signals.summary() if session.signals is not None else None
 
 
 def _ms(**secs: float) -> Dict[str, float]:
@@ -161,7 +190,7 @@ class Tracker:
     (it may have moved while hidden) within half its size.
     """
 
-    def __init__(self, memory: float = 2.0):
+    def __init__(self, memory: float = AnalyzerConfig.track_memory):
         self.memory = memory
         self.tracks: List[_Track] = []
         self._next = 1
@@ -232,6 +261,7 @@ class Session:
         self._detector: Optional[FaceDetector] = None
         self._mesher: Optional[FaceMesher] = None
         self._index = 0
+        self._final: Optional[Tuple["Event", ...]] = None
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
         if self.config.signals:
             from .signals import SignalConfig, SignalSession
@@ -251,7 +281,15 @@ class Session:
             self._mesher = FaceMesher()
         return self._mesher
 
+    def finish(self) -> Tuple["Event", ...]:
+        """End the signal episodes still open at the last frame (an eye closure, a look-away)
+        and return them; once: later calls return the same events. close() calls it."""
+        if self._final is None:
+            self._final = tuple(self.signals.close()) if self.signals is not None else ()
+        return self._final
+
     def close(self) -> None:
+        self.finish()
         self.mesh.close()
         for g in (self._detector, self._mesher):
             if g is not None:

@@ -17,9 +17,12 @@ emit it, so a field is added here once and appears everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:  # types.py is the ground floor: no import of the signals at run time
+    from facial_feedback.signals import FaceSignals, SessionSnapshot
 
 EMOTIONS: Tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -132,7 +135,7 @@ class Face:
     pose: Optional[HeadPose] = None
     emotion: Optional[Emotion] = None
     track_id: Optional[int] = None          # VIDEO / LIVE modes only
-    signals: Optional[Any] = None           # per-frame facial signals (facial_feedback.signals), if computed
+    signals: Optional["FaceSignals"] = None  # per-frame facial signals, when the Analyzer computes them
     # The 52 expression coefficients in [0, 1], keyed by BLENDSHAPE_NAMES in that order (None
     # without a mesh); what each measures: facial_feedback.blendshapes.MEANINGS.
     blendshapes: Optional[Mapping[str, float]] = None
@@ -172,13 +175,17 @@ class FrameResult:
     index: Optional[int] = None        # frame number in a video / live session
     timestamp: Optional[float] = None  # seconds
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)  # ms per stage
-    # Session-level state over time (events, attention/fatigue/tension states), set in
-    # VIDEO / LIVE modes when signals are on; a type from facial_feedback.signals with to_dict().
-    session: Optional[Any] = None
+    # Session-level state over time (events, attention/fatigue/tension states per track), set
+    # in VIDEO / LIVE modes when signals are on.
+    session: Optional["SessionSnapshot"] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.faces, tuple):
             object.__setattr__(self, "faces", tuple(self.faces))
+
+    def primary_face(self) -> Optional[Face]:
+        """The person in front of the camera: see primary_face()."""
+        return primary_face(self.faces)
 
     def to_dict(self, landmarks: bool = False) -> dict:
         d: dict = {"width": self.width, "height": self.height}
@@ -190,6 +197,14 @@ class FrameResult:
         if self.session is not None:
             d["session"] = self.session.to_dict()
         return d
+
+
+def primary_face(faces: Sequence[Face]) -> Optional[Face]:
+    """The person in front of the camera: the biggest face (on a tie, the lowest track id);
+    None when there is no face. The reading and wellbeing apps follow this one face."""
+    if not faces:
+        return None
+    return max(faces, key=lambda f: (f.box.area, -(f.track_id or 0)))
 
 
 # CSV: one row per face per frame. The columns are derived from to_dict() so the

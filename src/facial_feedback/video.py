@@ -1,17 +1,24 @@
-"""Analyse a video file into files on disk, streaming: rows are written as frames come,
-so a two-hour video needs the memory of a few frames. Used by the CLI and the web jobs."""
+"""Analyse one video file into files on disk, streaming: rows are written as frames come,
+so a two-hour video needs the memory of a few frames. Used by the CLI, the web jobs and
+anything that runs many videos (one call per video).
+
+The outputs appear whole or not at all: each is written to a hidden temporary file beside
+it (`.NAME.partial.EXT`) and renamed into place once the whole video is done; a video that
+fails part-way (or Ctrl-C) leaves no output that looks finished.
+"""
 from __future__ import annotations
 
 import csv
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .io import VideoError, probe_video
+from .io import VideoError, VideoInfo
 from .types import FrameResult, csv_columns, csv_rows
 
 PathLike = Union[str, os.PathLike]
@@ -27,13 +34,31 @@ class VideoSummary:
     seconds: float = 0.0
     fps_processed: float = 0.0
     session: Optional[dict] = None   # final signals summary, when signals are on
+    info: Optional[VideoInfo] = None  # the container's size, rate and frame count (probed once)
+
+    def add(self, fr: FrameResult) -> None:
+        t = fr.timestamp
+        self.frames_analysed += 1
+        if fr.faces:
+            self.frames_with_faces += 1
+        for face in fr.faces:
+            tr = self.tracks.setdefault(face.track_id, {"first": t, "last": t, "frames": 0})
+            tr["last"] = t
+            tr["frames"] += 1
+            if face.emotion is not None:
+                lab = face.emotion.label
+                self.emotion_frames[lab] = self.emotion_frames.get(lab, 0) + 1
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "frames_analysed": self.frames_analysed,
-                "frames_with_faces": self.frames_with_faces,
-                "tracks": {str(k): v for k, v in self.tracks.items()},
-                "emotion_frames": self.emotion_frames, "seconds": round(self.seconds, 2),
-                "fps_processed": round(self.fps_processed, 1), "session": self.session}
+        d = {"path": self.path, "frames_analysed": self.frames_analysed,
+             "frames_with_faces": self.frames_with_faces,
+             "tracks": {str(k): v for k, v in self.tracks.items()},
+             "emotion_frames": self.emotion_frames, "seconds": round(self.seconds, 2),
+             "fps_processed": round(self.fps_processed, 1), "session": self.session}
+        if self.info is not None:
+            d["video"] = {"width": self.info.width, "height": self.info.height, "fps": round(self.info.fps, 3),
+                          "frame_count": self.info.frame_count, "duration": round(self.info.duration, 3)}
+        return d
 
 
 class _AnnotatedWriter:
@@ -59,82 +84,114 @@ class _AnnotatedWriter:
         self.w.release()
 
 
+class _Outputs:
+    """Temporary files beside the outputs, renamed into place (commit) or removed (discard)."""
+
+    def __init__(self):
+        self.pairs: List[Tuple[Path, Path]] = []
+
+    def tmp(self, path: Optional[PathLike]) -> Optional[str]:
+        if path is None:
+            return None
+        final = Path(path)
+        t = final.with_name(f".{final.stem}.partial{final.suffix}")
+        self.pairs.append((t, final))
+        return str(t)
+
+    def commit(self) -> None:
+        for t, final in self.pairs:
+            os.replace(t, final)
+
+    def discard(self) -> None:
+        for t, _ in self.pairs:
+            try:
+                t.unlink()
+            except FileNotFoundError:
+                pass
+
+
+class _Writers:
+    """The open output files of one video, fed one frame at a time."""
+
+    def __init__(self, out: _Outputs, info: VideoInfo, every: int, csv_path, json_path, annotate_path,
+                 events_path, states_path, signals: bool, landmarks: bool, blendshapes: bool = False):
+        self.files: List = []
+        self.csv_w = self.json_f = self.video = self.sig_w = None
+        self.landmarks = landmarks
+        self.blendshapes = blendshapes
+        try:
+            if csv_path is not None:
+                f = open(out.tmp(csv_path), "w", newline="")
+                self.files.append(f)
+                self.csv_w = csv.DictWriter(f, fieldnames=list(csv_columns(blendshapes)))
+                self.csv_w.writeheader()
+            if json_path is not None:
+                self.json_f = open(out.tmp(json_path), "w")
+                self.files.append(self.json_f)
+            if annotate_path is not None:
+                self.video = _AnnotatedWriter(out.tmp(annotate_path), info.fps / every, (info.width, info.height))
+            if signals and (events_path is not None or states_path is not None):
+                from .signals.export import SignalWriter
+
+                self.sig_w = SignalWriter(out.tmp(events_path), out.tmp(states_path))
+        except BaseException:
+            self.close()
+            raise
+
+    def write(self, rgb: np.ndarray, fr: FrameResult) -> None:
+        if self.csv_w is not None:
+            self.csv_w.writerows(csv_rows(fr, blendshapes=self.blendshapes))
+        if self.json_f is not None:
+            self.json_f.write(json.dumps(fr.to_dict(landmarks=self.landmarks)) + "\n")
+        if self.video is not None:
+            from .annotate import annotate
+
+            self.video.write(annotate(rgb, fr))
+        if self.sig_w is not None:
+            self.sig_w.write(fr.session)
+
+    def close(self, final_events=()) -> None:
+        for f in self.files:
+            f.close()
+        if self.video is not None:
+            self.video.close()
+        if self.sig_w is not None:
+            self.sig_w.close(final_events)   # the episodes the session ended at the last frame
+
+
 def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] = None,
                         json_path: Optional[PathLike] = None, annotate_path: Optional[PathLike] = None,
                         every: int = 1, progress: Optional[Callable[[int, int], None]] = None,
                         on_frame: Optional[Callable[[FrameResult], None]] = None,
                         landmarks: bool = False, events_path: Optional[PathLike] = None,
                         states_path: Optional[PathLike] = None, blendshapes: bool = False) -> VideoSummary:
-    """Analyse `path`, writing CSV rows (one per face per frame), JSON lines (one per frame)
-    and an annotated video as it goes; with signals on, the events (events_path) and the
-    states once a second (states_path) as CSV (facial_feedback.signals.export). Returns a summary. Raises VideoError for unusable input;
-    partial outputs of a video that fails mid-way are kept (they are valid up to that frame)."""
-    import time
-
-    from .annotate import annotate
-
-    info = probe_video(path)
-    summary = VideoSummary(str(path))
-    files: List = []
-    csv_w = json_f = writer = sig_w = None
+    """Analyse `path` (Analyzer.analyze_video: the one video loop), writing CSV rows (one per face
+    per frame), JSON lines (one per frame) and an annotated video as it goes; with signals on, the
+    events (events_path) and the states once a second (states_path) as CSV
+    (facial_feedback.signals.export). Returns a summary. Raises VideoError for unusable input,
+    before any file is made; outputs appear only when the whole video is done (see the module doc)."""
+    stream = analyzer.analyze_video(path, every=every, progress=progress)
+    info = stream.info
+    summary = VideoSummary(str(path), info=info)
+    out = _Outputs()
     t_start = time.perf_counter()
     try:
-        if csv_path is not None:
-            f = open(csv_path, "w", newline="")
-            files.append(f)
-            csv_w = csv.DictWriter(f, fieldnames=list(csv_columns(blendshapes)))
-            csv_w.writeheader()
-        if json_path is not None:
-            json_f = open(json_path, "w")
-            files.append(json_f)
-        if annotate_path is not None:
-            writer = _AnnotatedWriter(annotate_path, info.fps / every, (info.width, info.height))
-        session = analyzer.video_session()
-        if session.signals is not None and (events_path is not None or states_path is not None):
-            from .signals.export import SignalWriter
-
-            sig_w = SignalWriter(events_path, states_path)
+        w = _Writers(out, info, every, csv_path, json_path, annotate_path, events_path, states_path,
+                     analyzer.config.signals, landmarks, blendshapes)
         try:
-            from .io import iter_frames
-
-            for rgb, fr in session.process_stream(iter_frames(path, every=every)):
-                i, t = fr.index, fr.timestamp
-                summary.frames_analysed += 1
-                if fr.faces:
-                    summary.frames_with_faces += 1
-                for face in fr.faces:
-                    tr = summary.tracks.setdefault(face.track_id, {"first": t, "last": t, "frames": 0})
-                    tr["last"] = t
-                    tr["frames"] += 1
-                    if face.emotion is not None:
-                        lab = face.emotion.label
-                        summary.emotion_frames[lab] = summary.emotion_frames.get(lab, 0) + 1
-                if csv_w is not None:
-                    csv_w.writerows(csv_rows(fr, blendshapes=blendshapes))
-                if json_f is not None:
-                    json_f.write(json.dumps(fr.to_dict(landmarks=landmarks)) + "\n")
-                if writer is not None:
-                    writer.write(annotate(rgb, fr))
-                if sig_w is not None:
-                    sig_w.write(fr.session)
+            for rgb, fr in stream.frames():
+                summary.add(fr)
+                w.write(rgb, fr)
                 if on_frame is not None:
                     on_frame(fr)
-                if progress is not None:
-                    progress(i + 1, info.frame_count)
-            if session.signals is not None:
-                final = session.signals.close()  # ends the episodes still open at the last frame
-                if sig_w is not None:
-                    sig_w.write_events(final)
-                summary.session = session.signals.summary()
         finally:
-            session.close()
-    finally:
-        for f in files:
-            f.close()
-        if writer is not None:
-            writer.close()
-        if sig_w is not None:
-            sig_w.close()
+            w.close(stream.final_events)
+        out.commit()
+    except BaseException:
+        stream.close()
+        out.discard()
+        raise
+    summary.session = stream.summary
     summary.seconds = time.perf_counter() - t_start
     summary.fps_processed = summary.frames_analysed / summary.seconds if summary.seconds > 0 else 0.0
     return summary

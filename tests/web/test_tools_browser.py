@@ -105,19 +105,22 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     shot(page, "reading-report-standalone")
 
     # a second reader of the same text (stored the way the WebSocket stores it) -> side by side
-    from facial_feedback.reading import ReadingSession, ReportStore
+    from dataclasses import replace
+
+    from facial_feedback.apps.reading import ReadingSession, ReportStore
+    from tests import synthetic as S
 
     store = ReportStore(f"{web_app.instance_path}/reading")
     doc = store.text(rep["text"]["hash"])
     rs = ReadingSession(doc, reader="Second reader")
     for k in range(300):   # 30 s, frames as the camera session sends them: brows lowered on ¶4, away on ¶6
         p = min(n - 1, k // 40)
-        face = {"box": [100, 100, 200, 200], "track_id": 1,
-                "signals": {"brow_height": 0.2 if p == 3 else 0.24, "head_tilt": 2.0, "eye_open_left": 0.15,
-                            "eye_open_right": 0.15, "smile": 0.1, "iod_px": 60.0, "quality": 0.9, "on_screen": True}}
-        track = {"track_id": 1, "on_screen": p != 5 or k % 40 < 20, "eyes_closed": False,
-                 "fatigue": {"value": 0.1 + k / 1000, "abstain": False}}
-        rs.update({"time": k / 10, "faces": [face], "session": {"tracks": [track]}}, paragraph=p)
+        signals = replace(S.steady_signals(quality=0.9), brow_height=0.2 if p == 3 else 0.24, head_tilt=2.0,
+                          eye_open_left=0.15, eye_open_right=0.15, smile=0.1, iod_px=60.0, on_screen=True)
+        face = S.face((100, 100, 200, 200), track_id=1, signals=signals)
+        track = S.track(1, on_screen=p != 5 or k % 40 < 20, eyes_closed=False,
+                        fatigue=S.state("fatigue", 0.1 + k / 1000, abstain=False))
+        rs.update(S.frame(k / 10, [face], tracks=[track]), paragraph=p)
     store.save_report(rs.report())
     page.goto(f"{live_server.url}/reading/{rep['text']['hash']}/compare")
     heads = page.eval_on_selector_all("#cmp thead th a", "els => els.map(e => e.textContent)")
@@ -226,14 +229,15 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
 
 
 def test_tool_pages_fit_a_phone_sized_window(browser, live_server, web_app):
-    from facial_feedback.reading import ReadingSession, ReportStore, sample_texts
+    from facial_feedback.apps.reading import ReadingSession, ReportStore, sample_texts
+    from tests import synthetic as S
 
     doc = sample_texts()[0]["doc"]
     store = ReportStore(f"{web_app.instance_path}/reading")
     store.save_text(doc)
     rs = ReadingSession(doc, reader="phone")
     for k in range(60):
-        rs.update({"time": k / 10, "faces": []}, paragraph=min(len(doc.paragraphs) - 1, k // 10))
+        rs.update(S.frame(k / 10, session=False), paragraph=min(len(doc.paragraphs) - 1, k // 10))
     rid = store.save_report(rs.report())
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                               has_touch=True)

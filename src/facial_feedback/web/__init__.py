@@ -44,7 +44,9 @@ DEFAULT_CONFIG = {
     "MAX_JOBS_KEPT": 50,
     # receive_bytes: read a whole frame (a 30-60 KB JPEG) in one or two socket reads, not 4 KB ones.
     "SOCK_SERVER_OPTIONS": {"max_message_size": 4 * 1024 * 1024, "ping_interval": 25, "receive_bytes": 256 * 1024},
-    # Analyzer keyword arguments (e.g. {"max_faces": 4}), passed through as they are.
+    # AnalyzerConfig fields (e.g. {"max_faces": 4, "emotion_smoothing": 0.5, "detect_interval": 0.5});
+    # from the environment: FACIAL_FEEDBACK_ANALYZER_OPTIONS='{"max_faces": 4}'. Unknown names or
+    # bad values stop the app at start-up with a message naming the setting.
     "ANALYZER_OPTIONS": {},
 }
 
@@ -107,9 +109,10 @@ def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] 
 
     analyzer = app.config.pop("ANALYZER", None)
     if analyzer is None:
-        from facial_feedback import Analyzer
+        from facial_feedback.config import AnalyzerConfig
+        from facial_feedback.pipeline import Analyzer
 
-        analyzer = Analyzer(**app.config["ANALYZER_OPTIONS"])
+        analyzer = Analyzer(AnalyzerConfig.from_dict(app.config["ANALYZER_OPTIONS"]))
 
     from .jobs import JobManager
 

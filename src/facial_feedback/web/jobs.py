@@ -251,10 +251,8 @@ def run_video(analyzer, path: str, out_dir: str, every: int = 1, annotate: bool 
               progress=None) -> dict:
     """Analyse one video with the library's streaming writer: CSV, JSON lines and (optionally)
     the annotated video go to out_dir as frames come."""
-    from facial_feedback.io import probe_video
     from facial_feedback.video import write_video_outputs
 
-    info = probe_video(path)
     csv_path = os.path.join(out_dir, OUTPUTS["csv"][0])
     json_path = os.path.join(out_dir, OUTPUTS["json"][0])
     video_path = os.path.join(out_dir, OUTPUTS["video"][0]) if annotate else None
@@ -262,6 +260,7 @@ def run_video(analyzer, path: str, out_dir: str, every: int = 1, annotate: bool 
                                   annotate_path=video_path, every=every, progress=progress)
     if summary.frames_analysed == 0:
         raise ValueError("the video has no readable frames")
+    info = summary.info   # probed once, by the video loop
     outputs = ["csv", "json"] + (["video"] if video_path and os.path.getsize(video_path) > 0 else [])
     last = max([tr["last"] for tr in summary.tracks.values()] + [info.duration])
     return {"frames": summary.frames_analysed, "frames_total": info.frame_count or None,

@@ -24,7 +24,7 @@ import time
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
                    url_for)
 
-from ..reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from ..apps.reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
 from . import add_page, same_origin
 from .errors import ApiError
 from .live import serve_frames, sock
@@ -245,14 +245,6 @@ def api_delete_report(text_hash, rid):
 
 # ---- the WebSocket -------------------------------------------------------------------------
 
-def _primary_signals(result: dict):
-    faces = result.get("faces") or []
-    if not faces:
-        return None
-    f = max(faces, key=lambda f: f["box"][2] * f["box"][3])
-    return f.get("signals")
-
-
 @sock.route("/ws/reading/<text_hash>", bp=ws_bp)
 def reading_ws(ws, text_hash):
     try:
@@ -265,14 +257,15 @@ def reading_ws(ws, text_hash):
 
     def on_result(fr, reply, session):
         res = reply["result"]
-        rs.update(res)
+        rs.update(fr)
         res["reading"] = {"paragraph": rs.paragraph}
-        s = _primary_signals(res)
-        if s and s.get("gaze_yaw") is not None:
+        face = fr.primary_face()
+        s = face.signals if face is not None else None
+        if s is not None and s.gaze_yaw is not None:
             if calib["point"] is not None:
-                calib["samples"].setdefault(calib["point"], []).append((s["gaze_yaw"], s["gaze_pitch"]))
+                calib["samples"].setdefault(calib["point"], []).append((s.gaze_yaw, s.gaze_pitch))
             if calib["map"] is not None:
-                x, y = calib["map"].to_screen(s["gaze_yaw"], s["gaze_pitch"])
+                x, y = calib["map"].to_screen(s.gaze_yaw, s.gaze_pitch)
                 res["gaze_point"] = [round(x, 3), round(y, 3)]
 
     def on_control(ctl, session):

@@ -20,7 +20,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from ..wellbeing import HistoryStore, Rules, WellbeingMonitor
+from ..apps.wellbeing import HistoryStore, Rules, WellbeingMonitor
 from . import add_page, same_origin
 from .errors import ApiError
 from .live import serve_frames, sock
@@ -203,7 +203,7 @@ def wellbeing_ws(ws):
     def on_result(fr, reply, session):
         res = reply["result"]
         last_frame[0] = time.monotonic()
-        got = mon.observe(res)
+        got = mon.observe(fr)
         res["wellbeing"] = {"status": mon.latest, "suggestions": [s.to_dict() for s in got]}
         flush()
 

@@ -1,6 +1,6 @@
 """Deform a real 478-point mesh by known amounts, and build frame sequences from it.
 
-For tests and for checking thresholds: close the lids, open the mouth, move the irises,
+Test-only (it lives under tests/, not in the package): for tests and for checking thresholds: close the lids, open the mouth, move the irises,
 lower the brows, turn the head, all in the face's own axes so the result stays a
 plausible mesh. Amounts are fractions or multiples of the inter-ocular distance (IOD).
 """
@@ -11,8 +11,8 @@ from typing import Callable, Iterable, List, Optional
 
 import numpy as np
 
-from .. import topology as T
-from .geometry import face_axes, face_up_3d, interocular_distance
+from facial_feedback import topology as T
+from facial_feedback.signals.geometry import face_axes, face_up_3d, interocular_distance
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,8 +23,8 @@ def reference_mesh() -> np.ndarray:
     """
     import skimage.data
 
-    from ..detection import FaceDetector
-    from ..landmarks import FaceMesher
+    from facial_feedback.detection import FaceDetector
+    from facial_feedback.landmarks import FaceMesher
 
     img = skimage.data.astronaut()
     dets = FaceDetector().detect(img)
@@ -136,7 +136,7 @@ def rotate_in_plane(lm: np.ndarray, deg: float) -> np.ndarray:
 
 def face_signals_of(lm: np.ndarray, pose=None):
     """Shorthand for geometry.face_signals."""
-    from .geometry import face_signals
+    from facial_feedback.signals.geometry import face_signals
 
     return face_signals(lm, pose)
 
@@ -146,8 +146,8 @@ def frames(fps: float, seconds: float, mesh_at: Callable[[float], Optional[np.nd
            signals: bool = True) -> List:
     """A list of FrameResult, one per frame at fps, with one face whose mesh is mesh_at(t)
     (None = no face in that frame) and head pose pose_at(t) -> (yaw, pitch, roll)."""
-    from ..types import Box, Face, FrameResult, HeadPose
-    from .geometry import face_signals
+    from facial_feedback.types import Box, Face, FrameResult, HeadPose
+    from facial_feedback.signals.geometry import face_signals
 
     out = []
     n = int(round(seconds * fps))
@@ -197,3 +197,53 @@ def rotate_3d(lm: np.ndarray, yaw: float = 0.0, pitch: float = 0.0) -> np.ndarra
     Ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     Rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
     return (out - c) @ (Ry @ Rx).T + c
+
+
+# ---- hand-written FrameResults for the app tests (apps.reading, apps.wellbeing) -----------------
+
+def state(name: str, value: float = 0.0, level: str = "low", confidence: float = 0.0, abstain: bool = True,
+          cues=()):
+    """A signals State; by default an abstaining one (the apps then ignore it)."""
+    from facial_feedback.signals import State
+
+    return State(name, value, level, None, confidence, abstain, tuple(cues))
+
+
+def track(track_id: int, on_screen=None, eyes_closed: bool = False, fatigue=None, baseline: str = "population"):
+    """A signals TrackState with the given fields; the other states abstain."""
+    from facial_feedback.signals import TrackState
+
+    return TrackState(track_id=track_id, present=True, eyes_closed=eyes_closed, closure=None, on_screen=on_screen,
+                      attention=state("attention"), fatigue=fatigue or state("fatigue"), tension=state("tension"),
+                      baseline_source=baseline, seen_s=0.0)
+
+
+def event(type: str, track_id, onset: float, duration=None):
+    from facial_feedback.signals import Event
+
+    return Event(type, track_id, onset, duration)
+
+
+def steady_signals(quality: float = 1.0):
+    """FaceSignals of a still, neutral face (the same every frame), seen with this quality."""
+    from facial_feedback.signals import FaceSignals
+
+    return FaceSignals(ear_left=0.3, ear_right=0.3, eye_open_left=0.15, eye_open_right=0.15, mar=0.05,
+                       mouth_open=0.02, mouth_width=0.9, mouth_corner_lift=0.0, smile=0.0, lip_press=0.2,
+                       brow_height=0.25, brow_inner_height=0.25, head_tilt=0.0, eye_yaw=None, eye_pitch=None,
+                       gaze_yaw=None, gaze_pitch=None, on_screen=None, iod_px=40.0, quality=quality)
+
+
+def face(box=(0, 0, 100, 100), track_id=None, signals=None):
+    from facial_feedback.types import Box, Face
+
+    return Face(box=Box(*box), track_id=track_id, signals=signals)
+
+
+def frame(t: float, faces=(), started=(), ended=(), tracks=(), session: bool = True):
+    """A FrameResult at time t with these faces and (unless session=False) a SessionSnapshot."""
+    from facial_feedback.signals import SessionSnapshot
+    from facial_feedback.types import FrameResult
+
+    snap = SessionSnapshot(None, t, tuple(started), tuple(ended), tuple(tracks)) if session else None
+    return FrameResult(640, 480, tuple(faces), timestamp=t, session=snap)

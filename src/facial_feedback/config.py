@@ -1,0 +1,78 @@
+"""AnalyzerConfig: every setting of the analysis, its default and its meaning, written once.
+
+The same fields are reachable from everywhere a user sets them:
+- Python: `Analyzer(AnalyzerConfig(max_faces=4))`;
+- the CLI: one flag per field (`--max-faces 4`, `--smoothing 0`, `--detect-interval 0.5`, ...),
+  built from these fields, their defaults and help (cli.add_analyzer_flags);
+- the web app: `ANALYZER_OPTIONS` in its config (`{"max_faces": 4}`, or the environment variable
+  FACIAL_FEEDBACK_ANALYZER_OPTIONS='{"max_faces": 4}'), read by `AnalyzerConfig.from_dict`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+
+def _setting(default, help: str, **meta):
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    min_face_score: float = _setting(0.5, "detection confidence (0-1) a face needs to be reported")
+    # VIDEO/LIVE: most faces the tracking mesh follows at once.
+    max_faces: int = _setting(8, "VIDEO/LIVE: the most faces followed at once")
+    # Emotion smoothing in VIDEO/LIVE: an exponential moving average of each track's
+    # probabilities with this time constant in seconds (weight of a new frame is
+    # 1 - exp(-dt / tau)); 0 turns smoothing off. 0.3 s removes frame-to-frame flicker
+    # and still follows a change of expression within about half a second.
+    emotion_smoothing: float = _setting(
+        0.3, "VIDEO/LIVE: time constant in seconds of the emotion moving average; 0 = off", flag="--smoothing")
+    # A track keeps its id while its face is visible and for this long after it is lost.
+    track_memory: float = _setting(2.0, "VIDEO/LIVE: seconds a lost face keeps its track id")
+    # VIDEO/LIVE: seconds for one full detector search (the whole frame, then its tiles, run
+    # one pass at a time across the interval); it refreshes detection scores and finds faces
+    # the tracking mesh has not (new ones, small ones).
+    detect_interval: float = _setting(
+        1.0, "VIDEO/LIVE: seconds for one full detector search (finds new and small faces)")
+    # Per-frame facial signals and session state over time (facial_feedback.signals).
+    signals: bool = _setting(True, "the facial signals (blinks, gaze, ...), their events and the attention/"
+                             "fatigue/tension states", flag="--no-signals")
+    # The 52 expression blendshapes of each meshed face (Face.blendshapes, facial_feedback.blendshapes).
+    blendshapes: bool = _setting(True, "the 52 expression blendshapes of each face (JSON, API, live page)",
+                                 flag="--no-blendshapes")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type in ("bool", bool):
+                ok = isinstance(v, bool)
+            elif f.type in ("int", int):
+                ok = isinstance(v, int) and not isinstance(v, bool)
+            else:
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if not ok:
+                raise ValueError(f"{f.name} must be {'true or false' if f.type in ('bool', bool) else f.type}, "
+                                 f"got {v!r}")
+        if not 0.0 <= self.min_face_score <= 1.0:
+            raise ValueError(f"min_face_score must be between 0 and 1, got {self.min_face_score}")
+        if self.max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1, got {self.max_faces}")
+        for name in ("emotion_smoothing", "track_memory"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.detect_interval <= 0:
+            raise ValueError(f"detect_interval must be more than 0, got {self.detect_interval}")
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any]) -> "AnalyzerConfig":
+        """A config from {field: value}; an unknown name or a bad value raises ValueError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown analyzer option {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        return cls(**options)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

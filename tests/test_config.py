@@ -1,0 +1,36 @@
+"""AnalyzerConfig is the one source of every analysis setting: the CLI flags are built from its
+fields (defaults and all), and bad values are refused with a message naming the setting."""
+from __future__ import annotations
+
+import pytest
+
+from facial_feedback.cli import analyzer_config, build_parser, main
+from facial_feedback.config import AnalyzerConfig
+
+
+@pytest.mark.parametrize("command", [["video", "x.mp4"], ["webcam"], ["analyze", "x.jpg"]])
+def test_cli_defaults_are_the_config_defaults(command):
+    assert analyzer_config(build_parser().parse_args(command)) == AnalyzerConfig()
+
+
+def test_every_video_setting_has_a_flag():
+    ns = build_parser().parse_args(["video", "x.mp4", "--max-faces", "3", "--smoothing", "0",
+                                    "--detect-interval", "0.25", "--track-memory", "1.5",
+                                    "--min-face-score", "0.6", "--no-signals"])
+    assert analyzer_config(ns) == AnalyzerConfig(min_face_score=0.6, max_faces=3, emotion_smoothing=0.0,
+                                                 track_memory=1.5, detect_interval=0.25, signals=False)
+    ns = build_parser().parse_args(["analyze", "x.jpg", "--min-face-score", "0.7"])
+    assert analyzer_config(ns).min_face_score == 0.7
+
+
+def test_bad_settings_say_which(capsys):
+    with pytest.raises(ValueError, match="unknown analyzer option 'max_face'"):
+        AnalyzerConfig.from_dict({"max_face": 4})
+    with pytest.raises(ValueError, match="max_faces must be int"):
+        AnalyzerConfig.from_dict({"max_faces": "4"})
+    with pytest.raises(ValueError, match="detect_interval"):
+        AnalyzerConfig(detect_interval=0)
+    assert AnalyzerConfig.from_dict({"max_faces": 4, "detect_interval": 1}) == AnalyzerConfig(max_faces=4)
+    with pytest.raises(SystemExit) as e:
+        main(["video", "x.mp4", "--max-faces", "0"])
+    assert e.value.code == 2 and "max_faces must be at least 1" in capsys.readouterr().err
