@@ -317,3 +317,15 @@ def test_a_face_bigger_than_the_frame_is_found_by_the_wide_pass(analyzer, name):
     found = analyzer.detector.detect(img)
     assert len(found) == 1 and found[0].box.w > 0.5 * img.shape[1]
     assert analyzer.mesher.mesh_face(img, found[0].box, found[0].keypoints) is not None
+
+
+def test_webcam_preview_with_headless_opencv_says_what_to_do(monkeypatch, capsys):
+    """The package depends on OpenCV's headless build: the preview window command explains."""
+    from facial_feedback.cli import gui_opencv, main
+
+    if gui_opencv():
+        pytest.skip("this environment has a GUI build of OpenCV")
+    monkeypatch.setenv("DISPLAY", ":99")
+    assert main(["webcam"]) != 0
+    err = capsys.readouterr().err
+    assert "no window support" in err and "pip install opencv-python" in err and "/live" in err

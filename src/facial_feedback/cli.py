@@ -258,6 +258,15 @@ def has_display() -> bool:
     return True
 
 
+def gui_opencv() -> bool:
+    """Whether this OpenCV build can open windows (the headless build cannot)."""
+    import cv2
+
+    info = cv2.getBuildInformation()
+    gui = next((ln for ln in info.splitlines() if ln.strip().startswith("GUI:")), "")
+    return bool(gui) and "NONE" not in gui.upper()
+
+
 def cmd_webcam(ns) -> int:
     if not has_display():
         print("error: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open.\n"
@@ -268,6 +277,12 @@ def cmd_webcam(ns) -> int:
 
     from .annotate import annotate
 
+    if not gui_opencv():
+        print("error: this OpenCV has no window support (the package depends on opencv-python-headless).\n"
+              "  For the preview window: pip install opencv-python (in place of the headless build);\n"
+              "  or use the web app's live page: `make run`, then open http://127.0.0.1:5000/live",
+              file=sys.stderr)
+        return EXIT_FAILED
     cap = cv2.VideoCapture(ns.camera)
     if not cap.isOpened():
         print(f"error: cannot open camera {ns.camera} (absent, busy, or permission denied)", file=sys.stderr)
