@@ -19,6 +19,7 @@ $(STAMP): $(BIN)/python requirements.txt pyproject.toml
 
 $(VENV)/.stamp-test: $(STAMP)
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[cluster]" "pyarrow>=17,<24"  # batch: Ray cluster tests, summary.parquet (pyarrow 24+ refuses numpy 1)
 	touch $@
 
 # The CPU build of torch lies on this machine's disk; training and its tests need it.

@@ -43,6 +43,15 @@ def analyze_video(path, every: int = 1) -> Iterator[FrameResult]:
     return _analyzer().analyze_video(path, every=every)
 
 
+def analyze_many(inputs, out, workers=None, ray=None, **options):
+    """Photos and videos (files, folders, globs) into `out` on a local process pool, or on Ray
+    (ray=True: local instance or RAY_ADDRESS; ray="host:port": that cluster). Returns the summary
+    rows (a pandas DataFrame when pandas is installed). Options: facial_feedback.batch.analyze_many."""
+    from .batch import analyze_many as _analyze_many
+
+    return _analyze_many(inputs, out, workers=workers, ray=ray, **options)
+
+
 def __getattr__(name: str):
     # Heavy classes import on first touch, so `import facial_feedback` stays cheap.
     if name in ("Analyzer", "AnalyzerConfig", "Session"):
@@ -51,6 +60,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["analyze_image", "analyze_video", "annotate", "load_image", "iter_frames", "Analyzer",
+__all__ = ["analyze_image", "analyze_video", "analyze_many", "annotate", "load_image", "iter_frames", "Analyzer",
            "AnalyzerConfig", "Session", "ImageError", "VideoError", "EMOTIONS", "Box", "Emotion", "Face",
            "FrameResult", "HeadPose"]

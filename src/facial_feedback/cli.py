@@ -252,6 +252,15 @@ def cmd_video(ns) -> int:
     return EXIT_OK
 
 
+def cmd_batch(ns) -> int:
+    from .batch import main
+
+    if ns.ray and os.path.exists(ns.ray):  # `--ray clips/ ...`: the folder is an input, not an address
+        ns.inputs.insert(0, ns.ray)
+        ns.ray = ""
+    return main(ns)
+
+
 def has_display() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -341,6 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_analyzer_flags(v, VIDEO_SETTINGS)   # --no-signals: no blinks, gaze, states or events files
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v.set_defaults(func=cmd_video)
+
+    b = sub.add_parser("batch", help="many photos and videos: a local process pool, or a Ray cluster")
+    b.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (searched recursively) or globs")
+    b.add_argument("--out", required=True, metavar="DIR", help="outputs mirror the inputs' relative paths "
+                   "under DIR; DIR/summary.csv has one row per input")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes (Ray: actors at most); "
+                   "default: one per CPU")
+    b.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: a local instance, or join ADDRESS (or RAY_ADDRESS); "
+                   "needs facial-feedback[cluster]")
+    b.add_argument("--ship", action="store_true", help="with --ray: send inputs through Ray's object store "
+                   "(nodes without a shared file system)")
+    b.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth video frame (default 1)")
+    b.add_argument("--annotate", action="store_true", help="also write annotated videos and photos")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    add_analyzer_flags(b, VIDEO_SETTINGS)
+    b.set_defaults(func=cmd_batch)
 
     w = sub.add_parser("webcam", help="live analysis in a window (needs a display)")
     w.add_argument("--camera", type=int, default=0, help="camera index (default 0)")

@@ -213,3 +213,43 @@ def test_live_page_follows_several_faces(playwright, live_server, tmp_path):
         assert len(page.query_selector_all("#faces-list li.face-item")) == len(ids)
     finally:
         b.close()
+
+
+def test_live_page_gaze_without_calibration_is_relative_and_agrees_with_attention(playwright, live_server, tmp_path):
+    """The Pexels clip's open-eyed part (she faces the camera, head tilted back) as the camera:
+    the attention chip's cue says how much of the time she looked at the screen, that this is
+    relative to her usual gaze (no calibration), and its level agrees with that share."""
+    import re
+    import subprocess
+
+    from .conftest import launch
+
+    src = media_or_skip("WolfgangLanger_Pexels.mp4")
+    clip = tmp_path / "facing.y4m"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "6", "-i", str(src), "-t", "8", "-vf",
+                    "fps=30,scale=640:360", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    b = launch(playwright, clip)
+    try:
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(live_server.url + "/?autostart=1")
+        # states abstain for the first 5 s a face is seen; then the attention chip has cues
+        page.wait_for_function("""() => { const r = window.ffLive && window.ffLive.lastResult();
+            const t = r && r.session && r.session.tracks && r.session.tracks[0];
+            return t && t.attention && !t.attention.abstain && t.attention.cues.length; }""", timeout=60000)
+        page.wait_for_timeout(3000)
+        att = page.evaluate("() => window.ffLive.lastResult().session.tracks[0].attention")
+        chip = page.query_selector("#signal-states .chip[title*='looking at the screen']")
+        assert chip is not None
+        title, text = chip.get_attribute("title"), chip.inner_text()
+        shot(page, "live-gaze-relative")
+        m = re.search(r"looking at the screen (\d+)% of the last 30 s, baseline (\d+)%", title)
+        assert m and "not calibrated: relative to the person's usual gaze" in title, title
+        share = int(m.group(1)) / 100
+        assert share >= 0.5, title
+        assert text.startswith("attention: " + att["level"])
+        if att["level"] == "high":
+            assert att["value"] >= 0.65
+        if share * att["metrics"]["present_share"] >= max(att["baseline"], 0.75) - 0.1:
+            assert att["level"] == "high"
+    finally:
+        b.close()

@@ -1,4 +1,5 @@
-"""Facial signals: per-frame measures over the mesh (geometry) and state over time (temporal).
+"""Facial signals: per-frame measures over the mesh (geometry) and state over time
+(session: one detector per event in events/, the states apart in states.py).
 
     from facial_feedback.signals import face_signals, SignalSession, Baseline
 
@@ -8,7 +9,10 @@ attention / fatigue / tension states per track). Formulas and sources: docs/sign
 """
 from .baseline import Baseline
 from .geometry import FaceSignals, GazeCalibration, ScreenCone, face_signals
-from .temporal import Event, SessionSnapshot, SignalConfig, SignalSession, State, TrackState, learn_baseline
+from .config import SignalConfig
+from .events import Event
+from .session import SessionSnapshot, SignalSession, TrackState, learn_baseline
+from .states import State
 
 __all__ = ["Baseline", "Event", "FaceSignals", "GazeCalibration", "ScreenCone", "SessionSnapshot", "SignalConfig",
            "SignalSession", "State", "TrackState", "face_signals",

@@ -98,6 +98,8 @@ def format_summary(summary: Optional[dict]) -> List[str]:
                  + (f" ({t['blinks_per_min']:.0f}/min" if t.get("blinks_per_min") is not None else "")
                  + (f", mean {t['mean_blink_s']:.2f} s)" if t.get("mean_blink_s") is not None else
                     (")" if t.get("blinks_per_min") is not None else ""))]
+        if t.get("incomplete_blinks"):
+            parts.append(f"{t['incomplete_blinks']} incomplete (lids not fully closed)")
         if t.get("perclos") is not None:
             parts.append(f"PERCLOS {100 * t['perclos']:.0f}%")
         for key, name in (("slow_blinks", "slow blinks"), ("eye_closures", "eye closures > 1 s"), ("yawns", "yawns"),
