@@ -36,8 +36,9 @@ setup: $(STAMP) web-assets
 setup-test: $(VENV)/.stamp-test $(VENV)/.stamp-train
 	scripts/setup_web.sh --browser
 
+# gunicorn (gthread worker) rather than the development server: src/facial_feedback/web/server.py
 run: setup
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	$(BIN)/facial-feedback serve --host 127.0.0.1 --port 5000 --instance instance
 
 test: setup-test
 	$(BIN)/python -m pytest -q

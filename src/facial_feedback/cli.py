@@ -319,6 +319,13 @@ def cmd_webcam(ns) -> int:
     return EXIT_OK
 
 
+def cmd_serve(ns) -> int:
+    from .web.server import serve
+
+    return serve(host=ns.host, port=ns.port, instance=ns.instance, threads=ns.threads,
+                 allow_hosts=ns.allow_host or (), require_token=ns.require_token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facial-feedback", description="Offline face analysis: faces, head pose, "
                                 "emotions, and attention/fatigue cues, in photos, videos and a live webcam.")
@@ -373,6 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--landmarks", action="store_true", help="draw the mesh")
     add_analyzer_flags(w, VIDEO_SETTINGS)
     w.set_defaults(func=cmd_webcam)
+
+    s = sub.add_parser("serve", help="run the web app on a production server (gunicorn, gthread worker)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this computer only)")
+    s.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    s.add_argument("--instance", metavar="DIR", help="where jobs, reports and the wellbeing history live "
+                   "(default: $FACIAL_FEEDBACK_INSTANCE or ~/.local/share/facial-feedback)")
+    s.add_argument("--allow-host", action="append", metavar="NAME[:PORT]",
+                   help="another Host name this server answers to (repeatable; docs/security.md)")
+    s.add_argument("--require-token", action="store_true",
+                   help="every request needs the token (a machine shared with other users): open the "
+                   "printed address, which sets it as a cookie")
+    s.add_argument("--threads", type=int, default=32,
+                   help="request threads: each open live page holds one (default 32)")
+    s.set_defaults(func=cmd_serve)
     return p
 
 

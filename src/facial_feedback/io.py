@@ -21,8 +21,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # 80 MP is larger than any phone photo (a 200 MP sensor bins to 50 MP output).
 MAX_PIXELS = 80_000_000
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"}
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+# The one list of file name extensions (the CLI's folder scan, batch, the web API's type check
+# and the extensions it lists in /api/v1/meta, sorted).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jfif", ".pgm",
+                              ".ppm"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
+                              ".3gp", ".ogv"})
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, np.ndarray, Image.Image]
 

@@ -40,6 +40,40 @@ def web_analyzer(request):
     return Analyzer(emotion_manifest=manifest)
 
 
+def _script_client_class():
+    """Flask's test client as a script on this machine: its requests carry the token header
+    (a script reads it from <instance>/api-token; docs/security.md). Tests of the guard itself
+    use flask.testing.FlaskClient, which sends no token."""
+    from flask.testing import FlaskClient
+
+    from facial_feedback.web.guard import TOKEN_HEADER
+
+    class _Client(FlaskClient):
+        def open(self, *args, **kwargs):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault(TOKEN_HEADER, self.application.config["_FF_TOKEN"])
+            return super().open(*args, headers=headers, **kwargs)
+
+    return _Client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_clients_are_scripts():
+    from flask import Flask
+
+    old = Flask.test_client_class
+    Flask.test_client_class = _script_client_class()
+    yield
+    Flask.test_client_class = old
+
+
+def token_headers(app, **extra) -> dict:
+    """Headers of a script's WebSocket/HTTP request to a running server (the token header)."""
+    from facial_feedback.web.guard import TOKEN_HEADER
+
+    return {TOKEN_HEADER: app.config["_FF_TOKEN"], **extra}
+
+
 @pytest.fixture(scope="session")
 def web_app(web_analyzer, tmp_path_factory):
     from facial_feedback.web import create_app
@@ -64,6 +98,9 @@ class LiveServer:
         self.app = app
         self.srv = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.srv.server_port}"
+        self.headers = token_headers(app)  # what a script sends (the token)
+        self.instance_path = app.instance_path
+        self.kind = "werkzeug"
         self.thread = threading.Thread(target=self.srv.serve_forever, name="ff-test-server", daemon=True)
         self.thread.start()
 
@@ -77,6 +114,74 @@ def live_server(web_app):
     s = LiveServer(web_app)
     yield s
     s.close()
+
+
+class ProdServer:
+    """`facial-feedback serve` (gunicorn, gthread) in its own process on a free port, with its
+    own instance folder: the production server, for the tests that talk to a server over the
+    network to run on it as well."""
+
+    def __init__(self, instance: Path):
+        import socket
+        import sys
+        import time
+        import urllib.request
+
+        from facial_feedback.web.guard import TOKEN_HEADER, read_token
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.kind = "gunicorn"
+        self.instance_path = str(instance)
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(instance.parent / "serve.log", "wb")
+        env = dict(os.environ, FACIAL_FEEDBACK_NATIVE_LOGS="")
+        self.proc = subprocess.Popen([sys.executable, "-m", "facial_feedback.cli", "serve", "--port", str(port),
+                                      "--instance", str(instance), "--threads", "16"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/meta", timeout=5).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.close()
+                    raise RuntimeError("facial-feedback serve did not start: "
+                                       + (instance.parent / "serve.log").read_text()[-2000:])
+                time.sleep(0.3)
+        self.headers = {TOKEN_HEADER: read_token(self.instance_path)}
+
+    @property
+    def worker_pid(self) -> int:
+        """The gunicorn worker (the process that holds the app and the models)."""
+        kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return int(kids[0])
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def prod_server(tmp_path_factory):
+    s = ProdServer(tmp_path_factory.mktemp("prod") / "instance")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["werkzeug", "gunicorn"])
+def server(request):
+    """The tests that only talk to a server over HTTP/WebSocket run on both: Werkzeug (the
+    in-process test server) and `facial-feedback serve` (gunicorn)."""
+    return request.getfixturevalue("live_server" if request.param == "werkzeug" else "prod_server")
 
 
 def make_y4m(src: Path, dst: Path, seconds: float = 4.0, size: str = "640:360", fps: int = 30) -> Path:

@@ -24,10 +24,10 @@ def frames(path, n, size=(640, 360)):
 
 
 @pytest.fixture()
-def ws(live_server):
+def ws(server):
     from simple_websocket import Client
 
-    c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+    c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
     hello = json.loads(c.receive(timeout=10))
     assert hello["type"] == "hello" and len(hello["emotions"]) == 7
     yield c
@@ -43,8 +43,8 @@ def listing(root):
     return sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
 
 
-def test_frames_get_results_with_stable_track_ids(ws, web_app):
-    before = listing(web_app.instance_path)
+def test_frames_get_results_with_stable_track_ids(ws, server):
+    before = listing(server.instance_path)
     jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 20)
     results = [ask(ws, j) for j in jpegs]
     assert all(r["type"] == "result" for r in results), results[0]
@@ -61,7 +61,7 @@ def test_frames_get_results_with_stable_track_ids(ws, web_app):
     r = ask(ws, jpegs[0])
     assert len(r["result"]["faces"][0]["landmarks"]) == 478
     # the live page writes nothing to disk
-    assert listing(web_app.instance_path) == before
+    assert listing(server.instance_path) == before
 
 
 def test_bad_messages_get_errors_and_the_session_goes_on(ws):
@@ -82,11 +82,11 @@ def test_reset_starts_a_fresh_session(ws):
     assert again["time"] < first["time"] + 5 and again["faces"][0]["track_id"] == 1
 
 
-def test_cross_site_websocket_is_refused(live_server):
+def test_cross_site_websocket_is_refused(server):
     from simple_websocket import Client, ConnectionError
 
     with pytest.raises(ConnectionError):
-        Client.connect(live_server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})
+        Client.connect(server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})
 
 
 def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
@@ -104,7 +104,7 @@ def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
     assert len(replies) + sum(r["dropped"] for r in replies) == len(jpegs)
 
 
-def test_two_clients_each_have_their_own_session(live_server):
+def test_two_clients_each_have_their_own_session(server):
     import threading
 
     from simple_websocket import Client
@@ -113,7 +113,7 @@ def test_two_clients_each_have_their_own_session(live_server):
     out = {}
 
     def client(name):
-        c = Client.connect(live_server.url.replace("http", "ws") + "/ws/live")
+        c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
         c.receive(timeout=10)  # hello
         out[name] = [ask(c, j)["result"] for j in jpegs]
         c.close()

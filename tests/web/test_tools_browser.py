@@ -142,7 +142,7 @@ def test_wellbeing_monitor_suggests_a_break_naming_the_cue_and_keeps_history(pag
     before = sum(r["suggestions"] for r in store.rows())   # other tests may have used the same app
     r = page.request.put(live_server.url + "/api/v1/wellbeing/rules",
                          data=json.dumps({"eye_closures": 1, "eye_closure_min_s": 2.0}),
-                         headers={"Content-Type": "application/json"})
+                         headers={"Content-Type": "application/json", **live_server.headers})  # a script: the token
     assert r.ok, r.text()
     # the browser's notifications, recorded (permission granted)
     page.add_init_script("""window.__notes = []; window.Notification = class {

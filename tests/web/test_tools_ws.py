@@ -13,7 +13,7 @@ from .test_live_ws import frames
 def connect(live_server, path):
     from simple_websocket import Client
 
-    c = Client.connect(live_server.url.replace("http", "ws") + path)
+    c = Client.connect(live_server.url.replace("http", "ws") + path, headers=live_server.headers)
     hello = json.loads(c.receive(timeout=10))
     return c, hello
 
@@ -80,8 +80,8 @@ def test_reading_api_adds_texts(web_app):
     assert c.post("/api/v1/reading/texts", json={"text": "x"}, headers={"Origin": "http://evil.example"}).status_code == 403
 
 
-def test_wellbeing_socket_controls(live_server, jpegs):
-    ws, hello = connect(live_server, "/ws/wellbeing")
+def test_wellbeing_socket_controls(server, jpegs):
+    ws, hello = connect(server, "/ws/wellbeing")
     try:
         r = ask(ws, jpegs[0])
         assert r["type"] == "result" and "status" in r["result"]["wellbeing"]
@@ -100,12 +100,12 @@ def test_wellbeing_socket_controls(live_server, jpegs):
         ws.close()
 
 
-def test_tool_sockets_refuse_other_sites(live_server):
+def test_tool_sockets_refuse_other_sites(server):
     from simple_websocket import Client, ConnectionError
 
     for path in ("/ws/wellbeing", "/ws/reading/0123456789abcdef"):
         with pytest.raises(ConnectionError):
-            Client.connect(live_server.url.replace("http", "ws") + path, headers={"Origin": "http://evil.example"})
+            Client.connect(server.url.replace("http", "ws") + path, headers={"Origin": "http://evil.example"})
 
 
 def test_gaze_calibration_fit_accepts_a_consistent_gaze():

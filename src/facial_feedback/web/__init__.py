@@ -5,7 +5,10 @@
     app.run()                   # http://127.0.0.1:5000
 
 One blueprint per concern: ``pages`` (HTML), ``api`` (JSON under /api/v1, described by
-/api/v1/openapi.json) and ``live`` (the WebSocket the live page streams frames over).
+/api/v1/openapi.json) and ``live`` (the WebSocket the live page streams frames over). One gate
+in front of them all, ``guard`` (registered on the app, so every blueprint added later is
+covered): the Host allow-list, the same-origin rule for writes and WebSocket upgrades (scripts
+send the token header), and the security headers; docs/security.md.
 Everything shared lives on ``app.extensions["facial_feedback"]`` (a :class:`WebState`):
 the one :class:`~facial_feedback.Analyzer`, the video :class:`~.jobs.JobManager` and the
 navigation entries. Per-client state (tracker, smoothing, signals) lives in the live
@@ -48,6 +51,16 @@ DEFAULT_CONFIG = {
     # from the environment: FACIAL_FEEDBACK_ANALYZER_OPTIONS='{"max_faces": 4}'. Unknown names or
     # bad values stop the app at start-up with a message naming the setting.
     "ANALYZER_OPTIONS": {},
+    # Host names besides 127.0.0.1 / localhost / [::1] that this server answers to (guard.py),
+    # e.g. ["mybox.lan"] (the served port) or ["mybox.lan:8080"].
+    "ALLOWED_HOSTS": [],
+    # The token scripts send in X-Facial-Feedback-Token; None: read or made in <instance>/api-token.
+    "API_TOKEN": None,
+    # Every request needs the token (header, or the cookie from the /?token=... address); for a
+    # machine shared with other users (guard.py, docs/security.md). serve --require-token.
+    "REQUIRE_TOKEN": False,
+    # Analyses (live frames, photos) run at once; None: the number of CPU cores (scheduler.py).
+    "ANALYSIS_SLOTS": None,
 }
 
 
@@ -55,6 +68,7 @@ DEFAULT_CONFIG = {
 class WebState:
     analyzer: Any
     jobs: Any
+    gate: Any = None  # scheduler.Gate: live frames and photos share the CPU through it
     nav: List[Tuple[str, str]] = field(default_factory=list)  # (label, endpoint)
     openapi_paths: Dict[str, dict] = field(default_factory=dict)  # added by other blueprints
 
@@ -63,20 +77,6 @@ def state(app: Optional[Flask] = None) -> WebState:
     from flask import current_app
 
     return (app or current_app).extensions[EXT]
-
-
-def same_origin() -> bool:
-    """False when a browser says the request comes from another site (its Origin header names
-    another host): another page open in the same browser must not drive this local server.
-    Requests without an Origin (curl, scripts, same-origin GETs) pass."""
-    from urllib.parse import urlsplit
-
-    from flask import request
-
-    origin = request.headers.get("Origin")
-    if not origin or origin == "null" and request.method == "GET":
-        return True
-    return urlsplit(origin).netloc.lower() == request.host.lower()
 
 
 def add_openapi_paths(app: Flask, paths: Dict[str, dict]) -> None:
@@ -118,10 +118,13 @@ def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] 
 
     jobs = JobManager(analyzer, os.path.join(app.instance_path, "jobs"),
                       workers=app.config["JOB_WORKERS"], max_kept=app.config["MAX_JOBS_KEPT"])
-    app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs)
+    from .scheduler import Gate
 
-    from . import api, errors, live, pages
+    app.extensions[EXT] = WebState(analyzer=analyzer, jobs=jobs, gate=Gate(app.config["ANALYSIS_SLOTS"]))
 
+    from . import api, errors, guard, live, pages
+
+    guard.register(app)   # Host allow-list, same-origin rule, headers: before every route
     errors.register(app)
     add_page(app, pages.bp, "Live", "pages.live")
     app.extensions[EXT].nav += [("Photos", "pages.photos"), ("Video", "pages.video")]

@@ -12,13 +12,13 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 
-from . import same_origin, state
-from .errors import ApiError
-from .jobs import ACTIVE, OUTPUTS, VIDEO_EXTENSIONS
+from ..io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from . import state
+from .errors import ApiError, attachment, clean_name
+from .jobs import ACTIVE, OUTPUTS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jfif", ".pgm", ".ppm")
 GENERIC_TYPES = ("", "application/octet-stream", "binary/octet-stream")
 
 
@@ -54,8 +54,13 @@ def _check_type(mimetype: str, filename: str, kind: str, extensions) -> None:
 
 
 def _upload(field_names, kind: str, extensions, max_bytes: int | None):
-    """Return (FileStorage-or-None, bytes-or-None, filename) from a multipart field or the raw body."""
+    """Return (FileStorage-or-None, bytes-or-None, filename) from a multipart field or the raw body.
+    Without max_bytes (videos) a raw body is not read here: it comes back as a FileStorage over
+    the request stream, so saving it copies it to disk in chunks."""
     _reject_references()
+    if max_bytes:
+        # Refused as it streams in (a chunked body has no Content-Length): never read past this.
+        request.max_content_length = max_bytes + 64 * 1024
     if max_bytes and request.content_length and request.content_length > max_bytes + 64 * 1024:
         raise ApiError(413, f"The {kind} is too large: the limit is {_mb(max_bytes)}.")
     ctype = (request.mimetype or "").lower()
@@ -67,25 +72,39 @@ def _upload(field_names, kind: str, extensions, max_bytes: int | None):
                 break
         if f is None:
             raise ApiError(400, f"No {kind} in the request: send it as the multipart field '{field_names[0]}'.")
-        _check_type(f.mimetype, f.filename or "", kind, extensions)
-        return f, None, f.filename or ""
+        _check_type(f.mimetype, clean_name(f.filename), kind, extensions)
+        return f, None, clean_name(f.filename)
     if ctype.startswith("application/x-www-form-urlencoded"):
         raise ApiError(415, f"Send the {kind} as multipart/form-data or as the raw request body; "
                             "paths and URLs are not accepted.")
-    _check_type(ctype, request.args.get("filename", ""), kind, extensions)
-    data = request.get_data(cache=False)
+    filename = clean_name(request.args.get("filename", ""))
+    _check_type(ctype, filename, kind, extensions)
+    if not max_bytes:
+        from werkzeug.datastructures import FileStorage
+
+        return FileStorage(request.stream, filename=filename), None, filename
+    data = _read_body(max_bytes)
     if not data:
         raise ApiError(400, f"The request has no {kind}: the body is empty.")
-    return None, data, request.args.get("filename", "")
-
-
-@bp.before_request
-def _refuse_cross_site():
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin():
-        raise ApiError(403, "Cross-site requests are refused: use the app's own pages or a script.")
+    return None, data, filename
 
 
 # ---- meta -----------------------------------------------------------------------------------
+def _read_body(max_bytes: int) -> bytes:
+    """The raw body, read in chunks into one buffer and refused (413) as soon as it passes
+    max_bytes, chunked or not: at most one copy of at most max_bytes in memory."""
+    buf = io.BytesIO()
+    stream = request.stream
+    while True:
+        chunk = stream.read(256 * 1024)
+        if not chunk:
+            break
+        buf.write(chunk)
+        if buf.tell() > max_bytes:
+            raise ApiError(413, f"The image is too large: the limit is {_mb(max_bytes)}.")
+    return buf.getvalue()
+
+
 @bp.get("/openapi.json")
 def openapi():
     from .openapi import spec
@@ -103,7 +122,7 @@ def meta():
         "csv_columns": list(fft.CSV_COLUMNS),
         "limits": {"max_image_bytes": cfg["MAX_IMAGE_BYTES"], "max_request_bytes": cfg["MAX_CONTENT_LENGTH"],
                    "max_frame_bytes": cfg["MAX_FRAME_BYTES"]},
-        "video_extensions": list(VIDEO_EXTENSIONS),
+        "video_extensions": sorted(VIDEO_EXTENSIONS),
     })
 
 
@@ -124,8 +143,11 @@ def analyze():
         rgb = load_image(data)
     except ImageError as e:
         raise ApiError(400, f"Not a usable image{' (' + filename + ')' if filename else ''}: {e}")
+    from .scheduler import PHOTO
+
     t0 = time.perf_counter()
-    fr = state().analyzer.analyze_image(rgb)
+    with state().gate.slot(PHOTO):  # ahead of every waiting live frame
+        fr = state().analyzer.analyze_image(rgb)
     ms = (time.perf_counter() - t0) * 1000.0
     body = {"filename": filename or None, **fr.to_dict(landmarks=_flag("landmarks")),
             "elapsed_ms": round(ms, 1)}
@@ -143,8 +165,7 @@ def _csv_response(items, name):
     for fname, fr in items:
         for row in fft.csv_rows(fr):
             w.writerow({"file": fname, **row})
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": attachment(name)})
 
 
 # ---- video jobs -----------------------------------------------------------------------------
@@ -168,18 +189,13 @@ def _job_or_404(job_id: str) -> dict:
 
 @bp.post("/jobs")
 def create_job():
-    f, data, filename = _upload(("video", "file"), "video", VIDEO_EXTENSIONS, None)
-    if f is None:
-        # raw body: wrap it so the job manager can save it like an upload
-        from werkzeug.datastructures import FileStorage
-
-        f = FileStorage(io.BytesIO(data), filename=filename or "upload.mp4")
+    f, _, filename = _upload(("video", "file"), "video", VIDEO_EXTENSIONS, None)
     try:
         every = int(request.values.get("every", "1"))
     except ValueError:
-        raise ApiError(400, "'every' must be a whole number >= 1.")
+        raise ApiError(400, "'every' must be a whole number from 1 to 10000.", field="every")
     if every < 1 or every > 10000:
-        raise ApiError(400, "'every' must be a whole number >= 1.")
+        raise ApiError(400, "'every' must be a whole number from 1 to 10000.", field="every")
     name = os.path.basename((filename or "video").replace("\\", "/"))[:200] or "video"
     job = state().jobs.create(f, name, every=every, keep_upload=_flag("keep"), annotate=_flag("annotate", True))
     if job["size_bytes"] == 0:
@@ -238,7 +254,7 @@ def job_timeline(job_id):
     try:
         points = max(10, min(5000, int(request.args.get("points", "600"))))
     except ValueError:
-        raise ApiError(400, "'points' must be a whole number.")
+        raise ApiError(400, "'points' must be a whole number.", field="points")
     cache = os.path.join(os.path.dirname(path), f"timeline-{points}.json")
     if os.path.exists(cache):  # a finished job's results do not change: read a long CSV once
         return send_file(cache, mimetype="application/json")

@@ -1,24 +1,66 @@
-"""Errors as JSON under /api/: {"error": {"status": 413, "code": "too_large", "message": "..."}}."""
+"""Errors as JSON under /api/: {"error": {"status": 413, "code": "too_large", "message": "...",
+"field": "every"}} ("field" names the parameter or body field at fault, where there is one)."""
 from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from urllib.parse import quote
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-         413: "too_large", 415: "unsupported_media_type", 500: "internal_error", 503: "unavailable"}
+CODES = {400: "bad_request", 401: "token_required", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+         413: "too_large", 415: "unsupported_media_type", 421: "unknown_host", 500: "internal_error",
+         503: "unavailable"}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None):
+    def __init__(self, status: int, message: str, code: str | None = None, field: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or CODES.get(status, "error")
+        self.field = field
 
 
-def error_response(status: int, message: str, code: str | None = None):
+def error_response(status: int, message: str, code: str | None = None, field: str | None = None):
     body = {"error": {"status": status, "code": code or CODES.get(status, "error"), "message": message}}
+    if field:
+        body["error"]["field"] = field
     return jsonify(body), status
+
+
+def number_arg(name: str, default: float, lo: float, hi: float, integer: bool = False) -> float:
+    """A query parameter as a finite number in [lo, hi]; a 400 naming it otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    kind = "a whole number" if integer else "a number"
+    try:
+        v = float(raw)
+    except ValueError:
+        raise ApiError(400, f"'{name}' must be {kind} from {lo:g} to {hi:g}.", field=name) from None
+    if not math.isfinite(v) or not lo <= v <= hi or (integer and v != int(v)):
+        raise ApiError(400, f"'{name}' must be {kind} from {lo:g} to {hi:g}.", field=name)
+    return int(v) if integer else v
+
+
+def clean_name(name) -> str:
+    """A user's file name as we may show it: no path, no control characters, at most 200 chars."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return name.strip()[:200]
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition header for a download named `name`, whatever its characters:
+    an ASCII fallback plus the UTF-8 name (RFC 6266 / 5987)."""
+    name = clean_name(name) or "download"
+    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "download"
+    if ascii_name == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _mb(n: int) -> str:
@@ -30,7 +72,7 @@ def _mb(n: int) -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
-        return error_response(e.status, e.message, e.code)
+        return error_response(e.status, e.message, e.code, e.field)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
@@ -38,7 +80,7 @@ def register(app: Flask) -> None:
             return e
         message = e.description or e.name
         if e.code == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
+            limit = request.max_content_length
             message = (f"The upload is too large: the limit is {_mb(limit)} per request."
                        if limit else "The upload is too large.")
         elif e.code == 404:

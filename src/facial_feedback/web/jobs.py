@@ -6,6 +6,9 @@
     <root>/<job id>/results.jsonl   one FrameResult.to_dict() per line (JSON lines)
     <root>/<job id>/annotated.webm  the video with boxes and labels (VP8, plays in browsers)
 
+A job that ends early because the file stops decoding (truncated, partly corrupt) is "done"
+with a "warning" saying how many of the declared frames were read ("frames_read").
+
 Records are written to disk as the job goes, so the job list survives a page reload and a
 server restart (a job that was running when the server stopped is marked failed, saying so).
 Results are streamed to disk frame by frame: a long video needs the memory of a few frames.
@@ -25,7 +28,6 @@ from typing import Dict, List, Optional
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
 OUTPUTS = {"csv": ("results.csv", "text/csv"),
            "json": ("results.jsonl", "application/x-ndjson"),
            "video": ("annotated.webm", "video/webm")}
@@ -180,6 +182,14 @@ class JobManager:
 
     # ---- the work ----------------------------------------------------------------------
     def _run(self, job_id: str) -> None:
+        try:
+            self._run_job(job_id)
+        finally:
+            from .memory import trim
+
+            trim()  # the job's decoded frames and encoder buffers go back to the system
+
+    def _run_job(self, job_id: str) -> None:
         job = self.get(job_id)
         if job is None:
             return
@@ -188,11 +198,12 @@ class JobManager:
         upload = os.path.join(d, job["upload"])
         t0 = time.time()
         self._update(job_id, status="running", started=t0)
-        state = {"last_save": 0.0}
+        state = {"last_save": 0.0, "read": 0}
 
         def progress(done: int, total: Optional[int]) -> None:
             if cancel.is_set():
                 raise Cancelled()
+            state["read"] = int(done)
             now = time.time()
             fields = {"frames_done": int(done), "frames_total": int(total) if total else None,
                       "fps": round(done / max(now - t0, 1e-6), 1)}
@@ -219,12 +230,28 @@ class JobManager:
             return
         self._remove_upload_of(job_id)
         elapsed = time.time() - t0
-        self._update(job_id, status="done", progress=1.0, finished=time.time(),
+        warning = short_read_warning(state["read"], summary["frames_total"], job["every"])
+        if warning:
+            log.warning("job %s: %s", job_id, warning)
+        self._update(job_id, status="done", progress=1.0, finished=time.time(), warning=warning,
+                     frames_read=state["read"] + job["every"] - 1 if state["read"] else 0,
                      frames_done=summary["frames"], frames_total=summary["frames_total"] or summary["frames"],
                      fps=round(summary["frames"] / max(elapsed, 1e-6), 1),
                      faces=len(summary["tracks"]), tracks=summary["tracks"],
                      duration=summary.get("duration"), outputs=summary["outputs"],
                      emotion_frames=summary.get("emotion_frames"), session=summary.get("session"))
+
+
+def short_read_warning(read: int, total: Optional[int], every: int = 1) -> Optional[str]:
+    """A warning when decoding stopped well before the frame count the container declares
+    (a truncated or partly corrupt file): the results cover only the frames read."""
+    if not total or read <= 0:
+        return None
+    read_upto = read + every - 1   # the last analysed frame's index + 1, and the skipped ones after it
+    if read_upto >= total * 0.95 or total - read_upto <= 2 * every:
+        return None
+    return (f"The video could be decoded only up to frame {read_upto} of the {total} its container "
+            f"declares (truncated or partly corrupt): the results cover those {read_upto} frames.")
 
 
 def _lower_priority() -> None:

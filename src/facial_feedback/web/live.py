@@ -10,7 +10,8 @@ Protocol (also in the OpenAPI document under x-websocket):
   {"type": "reset"} starts a fresh session (new track ids, signals baseline);
 - frames that arrive while one is being analysed are dropped but the newest (never queued);
 - each frame gets {"type": "result", "seq": n, "dropped": k, "server_ms": ms, "timings": {...},
-  "result": FrameResult.to_dict()}
+  "load": {"clients": live clients sharing the server, "slots": analyses at once, "wait_ms": the
+  frame's wait for a slot}, "result": FrameResult.to_dict()}
   or {"type": "error", "seq": n, "message": why}.
 
 Each connection owns its live session (tracker, smoothing, signals): the per-client state.
@@ -19,32 +20,145 @@ Frames are decoded in memory and never written to disk.
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import json
 import logging
+import threading
 import time
 from collections import deque
 from typing import Callable, Optional
 
 import numpy as np
-from flask import Blueprint, current_app
-from flask_sock import Sock
+import simple_websocket
+from flask import Blueprint, Response, current_app, request
+from wsproto.events import CloseConnection
+from wsproto.frame_protocol import CloseReason
 
-from . import same_origin, state
+from . import state
 
 log = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
-sock = Sock()
 
 MAX_SIDE = 4096
 
 
+class _Server(simple_websocket.Server):
+    """simple_websocket's server, closing an over-limit message at once: the close frame says
+    the limit (code 1009), every thread waiting in receive() wakes up, and the TCP connection
+    is shut down even while the WSGI server still holds the socket (no CLOSE-WAIT left)."""
+
+    def handshake(self):
+        send = self.ws.send
+        limit = self.max_message_size
+
+        def send_with_reason(event):
+            if isinstance(event, CloseConnection) and event.code == CloseReason.MESSAGE_TOO_BIG:
+                event = CloseConnection(event.code, f"a message is at most {limit} bytes")
+            return send(event)
+
+        self.ws.send = send_with_reason
+        super().handshake()
+
+    def _thread(self):
+        try:
+            super()._thread()
+        finally:
+            self.connected = False
+            self.event.set()  # a receive() that checked `connected` just before must not wait forever
+            try:
+                import socket
+
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Sock:
+    """flask-sock's route decorator on _Server, for the two servers this app runs on:
+    Werkzeug (tests, development) and gunicorn's gthread worker (facial-feedback serve)."""
+
+    def route(self, path, bp, **kwargs):
+        def decorator(f):
+            @functools.wraps(f)
+            def websocket_route(*args, **kw):
+                ws = _Server(request.environ, **current_app.config.get("SOCK_SERVER_OPTIONS", {}))
+                try:
+                    f(ws, *args, **kw)
+                except simple_websocket.ConnectionClosed:
+                    pass
+                try:
+                    ws.close()
+                except Exception:  # already closed
+                    pass
+
+                ws.incoming_message, ws.input_buffer = None, []
+                from .memory import trim
+
+                trim()  # a connection's buffers (up to a 4 MB message) go back to the system
+
+                class WebSocketResponse(Response):
+                    def __call__(self, *a, **k):
+                        if ws.mode == "gunicorn":
+                            raise StopIteration()
+                        if ws.mode == "werkzeug":
+                            return super().__call__(*a, **k)
+                        return []
+
+                return WebSocketResponse()
+
+            bp.route(path, websocket=True, **kwargs)(websocket_route)
+            return f
+
+        return decorator
+
+
+sock = Sock()
+
+
+def image_size(data: bytes) -> tuple:
+    """(width, height) from a JPEG's SOF or a PNG's IHDR, without decoding a pixel.
+    Raises ValueError when the header is missing or malformed."""
+    import struct
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ValueError("the frame's PNG header is malformed")
+        return struct.unpack(">II", data[16:24])
+    i = 2  # after SOI
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ValueError("the frame's JPEG header is malformed")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > len(data):
+                break
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        if marker == 0xD9 or length < 2:
+            break
+        i += 2 + length
+    raise ValueError("the frame's JPEG header has no size")
+
+
 def decode_frame(data: bytes) -> np.ndarray:
-    """A browser JPEG/PNG frame -> RGB uint8. Raises ValueError for anything else."""
+    """A browser JPEG/PNG frame -> RGB uint8. Raises ValueError for anything else. The size
+    is read from the header first: a small file declaring a huge image is refused undecoded."""
     import cv2
 
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size < 4 or not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"):
         raise ValueError("a frame must be a JPEG or PNG image")
+    w, h = image_size(data)
+    if h > MAX_SIDE or w > MAX_SIDE or w < 1 or h < 1:
+        raise ValueError(f"the frame is {w}x{h}: at most {MAX_SIDE} pixels a side")
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError("the frame could not be decoded")
@@ -54,18 +168,85 @@ def decode_frame(data: bytes) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+class _Pool:
+    """Instances of a stateless MediaPipe graph (the IMAGE-mode detector, the crop mesher),
+    each lent to one call at a time: sessions share them instead of owning one each (16 MB a
+    detector). Analyses are gated (scheduler.py), so the pool holds about ANALYSIS_SLOTS of
+    them and a call never waits for one."""
+
+    def __init__(self, make: Callable):
+        self._make = make
+        self._free: list = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def lend(self):
+        with self._lock:
+            g = self._free.pop() if self._free else None
+        if g is None:
+            g = self._make()
+        try:
+            yield g
+        finally:
+            with self._lock:
+                self._free.append(g)
+
+
+class _PooledDetector:
+    def __init__(self, pool: _Pool):
+        self._pool = pool
+
+    def passes(self, *args, **kwargs):
+        with self._pool.lend() as d:
+            return d.passes(*args, **kwargs)
+
+    def detect_pass(self, *args, **kwargs):
+        with self._pool.lend() as d:
+            return d.detect_pass(*args, **kwargs)
+
+    def close(self) -> None:  # the pool's, not the session's
+        pass
+
+
+class _PooledMesher:
+    def __init__(self, pool: _Pool):
+        self._pool = pool
+
+    def mesh_face(self, *args, **kwargs):
+        with self._pool.lend() as m:
+            return m.mesh_face(*args, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pools(analyzer):
+    with _POOLS_LOCK:
+        pools = _POOLS.get(id(analyzer))
+        if pools is None or pools[0] is not analyzer:
+            from facial_feedback.detection import FaceDetector
+            from facial_feedback.landmarks import FaceMesher
+
+            pools = _POOLS[id(analyzer)] = (analyzer, _Pool(lambda: FaceDetector(analyzer.detector.config)),
+                                            _Pool(FaceMesher))
+        return pools[1], pools[2]
+
+
 def _new_session(analyzer):
     try:
-        return analyzer.live_session(signals=True)
+        session = analyzer.live_session(signals=True)
     except TypeError:  # a core without signals
-        return analyzer.live_session()
-
-
-@bp.before_request
-def _refuse_cross_site():
-    # refused before the handshake: another site open in the same browser gets a 403
-    if not same_origin():
-        return "cross-site WebSocket refused", 403
+        session = analyzer.live_session()
+    # Share the stateless graphs between live sessions; each keeps its own tracking mesh
+    # (VIDEO mode: per-client state). Session makes its own on first use when these are unset.
+    if hasattr(session, "_detector") and hasattr(session, "_mesher"):
+        det_pool, mesh_pool = _pools(analyzer)
+        session._detector, session._mesher = _PooledDetector(det_pool), _PooledMesher(mesh_pool)
+    return session
 
 
 @sock.route("/ws/live", bp=bp)
@@ -94,6 +275,11 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     landmarks = False
     seq = 0
     ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": max_bytes}))
+    gate = state().gate
+    from .scheduler import LIVE
+
+    gate_client = gate.live_client()
+    gate_client.__enter__()
     try:
         inbox: deque = deque()
         while True:
@@ -140,7 +326,8 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
                 continue
             t1 = time.perf_counter()
             try:
-                fr = session.process(rgb, time.monotonic() - t_start)
+                with gate.slot(LIVE) as waited:
+                    fr = session.process(rgb, time.monotonic() - t_start)
             except Exception as e:  # one bad frame must not end the session
                 log.exception("live frame failed")
                 ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
@@ -149,12 +336,14 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
             reply = {"type": "result", "seq": seq, "dropped": dropped, "result": fr.to_dict(landmarks=landmarks)}
             if on_result is not None:
                 on_result(fr, reply, session)
+            reply["load"] = {"clients": gate.live_clients, "slots": gate.slots, "wait_ms": round(waited * 1000.0, 1)}
             reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
                                 **{k: round(v, 2) for k, v in fr.timings.items()},
                                 "reply": round((time.perf_counter() - t2) * 1000.0, 2)}
             reply["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
             ws.send(json.dumps(reply, separators=(",", ":")))
     finally:
+        gate_client.__exit__(None, None, None)
         _close(session)
 
 

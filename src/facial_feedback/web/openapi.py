@@ -11,6 +11,35 @@ def _err(desc):
     return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def op(summary: str, ok: str = "ok", errors=(), status: str = "200", tags=None, **extra) -> dict:
+    """One operation of the document, for every blueprint that describes its routes
+    (add_openapi_paths): its summary, the success response and the errors it can answer
+    ((code, why) pairs, each a JSON Error), plus any other operation keys (parameters,
+    requestBody, description, responses to merge)."""
+    responses = {str(status): {"description": ok}}
+    for code, why in errors:
+        responses[str(code)] = _err(why)
+    responses.update(extra.pop("responses", {}))
+    doc = {"summary": summary, "responses": responses}
+    if tags:
+        doc["tags"] = list(tags)
+    doc.update(extra)
+    return doc
+
+
+# What any /api/v1 operation may answer besides its own codes: the guard (403 cross-site or no
+# token, 421 unknown Host), the body limits (413), the type checks (415), bad input (400).
+COMMON_ERRORS = {
+    "400": "Bad input: the message says what, and error.field names the parameter",
+    "403": "Refused: a cross-site request, or a script without the token header (docs/security.md)",
+    "404": "No such resource",
+    "405": "Method not allowed",
+    "413": "Too large",
+    "415": "Unsupported media type",
+    "421": "This server does not answer to that Host name (DNS rebinding defence)",
+}
+
+
 def spec(app: Flask) -> dict:
     """The document: the core API described here, paths that other blueprints added with
     facial_feedback.web.add_openapi_paths, and a generated entry (from the view's docstring,
@@ -35,6 +64,15 @@ def spec(app: Flask) -> dict:
                 op[m.lower()] = {"summary": summary, "x-generated": True,
                                  "responses": {"200": {"description": "ok"}, "400": _err("Bad input"),
                                                "404": _err("Not found")}}
+    for path, item in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, why in COMMON_ERRORS.items():
+                responses.setdefault(code, _err(why))
     return doc
 
 
@@ -111,8 +149,10 @@ def _core(app: Flask) -> dict:
                                       "404": E404, "409": E409}}},
         },
         "components": {"schemas": {
-            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["status", "code", "message"], "properties": {
+                    "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"},
+                    "field": {"type": "string", "description": "the parameter or body field at fault"}}}}},
             "Emotion": {"type": "object", "properties": {"label": {"type": "string", "enum": list(fft.EMOTIONS)},
                                                          "confidence": {"type": "number"}, "scores": emo_scores}},
             "Face": {"type": "object", "description": "FrameResult.to_dict() face (the schema the CLI and CSV share)",
@@ -133,6 +173,8 @@ def _core(app: Flask) -> dict:
                 "id": {"type": "string"}, "filename": {"type": "string"},
                 "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
                 "error": {"type": ["string", "null"], "description": "why it failed"},
+                "warning": {"type": ["string", "null"], "description": "done, but not every declared frame decoded"},
+                "frames_read": {"type": "integer", "description": "frames decoded (analysed or skipped by `every`)"},
                 "progress": {"type": "number", "description": "0..1"}, "frames_done": {"type": "integer"},
                 "frames_total": {"type": ["integer", "null"]}, "fps": {"type": ["number", "null"], "description": "frames analysed per second"},
                 "every": {"type": "integer"}, "keep_upload": {"type": "boolean"}, "upload_kept": {"type": "boolean"},
@@ -150,7 +192,10 @@ def _core(app: Flask) -> dict:
         "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
                                     "(at most MAX_FRAME_BYTES). Other text messages: JSON "
                                     '{"type": "config", "landmarks": bool} or {"type": "reset"}. Replies: JSON {"type": "result", '
-                                    '"seq", "dropped", "server_ms", "timings", "result": FrameResult} or {"type": "error", "message"}. '
+                                    '"seq", "dropped", "server_ms", "timings", "load": {"clients", "slots", "wait_ms"}, "result": FrameResult} '
+                                    'or {"type": "error", "message"}. A message over MAX_FRAME_BYTES closes the socket '
+                                    "(code 1009, the limit in the reason); a frame over 4096 pixels a side (read from its "
+                                    "header) gets an error. The upgrade follows the same-origin rule (docs/security.md). "
                                     "Send the next frame only after the reply to the previous one (one frame in flight); "
                                     "frames that arrive while the server is busy are dropped but the newest, never queued."},
     }

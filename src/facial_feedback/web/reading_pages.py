@@ -25,9 +25,10 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, r
                    url_for)
 
 from ..apps.reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
-from . import add_page, same_origin
+from . import add_page
 from .errors import ApiError
 from .live import serve_frames, sock
+from .openapi import op
 
 bp = Blueprint("reading", __name__, url_prefix="/reading")
 api = Blueprint("reading_api", __name__, url_prefix="/api/v1/reading")
@@ -54,11 +55,7 @@ def register(app) -> None:
 
 
 def _op(summary, ok="ok", errors=(), **extra):
-    resp = {"200" if "201" not in extra.get("codes", ()) else "201": {"description": ok}}
-    for code, why in errors:
-        resp[str(code)] = {"description": why, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}}
-    return {"summary": summary, "tags": ["reading"], "responses": resp}
+    return op(summary, ok, errors, tags=["reading"], **extra)
 
 
 _HASH = {"name": "text_hash", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
@@ -68,7 +65,7 @@ OPENAPI = {
         "get": _op("Texts stored on this machine (with their report counts) and the sample texts"),
         "post": dict(_op("Add a text to read: JSON {text, filename?, title?} or a multipart 'file' (.txt, .md, .html; "
                          "HTML is reduced to its text)", "the parsed text {hash, title, paragraphs}",
-                         [(400, "Empty or unreadable text"), (415, "Not .txt, .md or .html")], codes=("201",)),
+                         [(400, "Empty or unreadable text"), (415, "Not .txt, .md or .html")], status="201"),
                      requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
                          "text": {"type": "string"}, "filename": {"type": "string"}, "title": {"type": "string"}},
                          "required": ["text"]}}, "multipart/form-data": {"schema": {"type": "object", "properties": {
@@ -86,18 +83,9 @@ OPENAPI = {
     },
     "/api/v1/reading/texts/{text_hash}/reports/{rid}": {
         "parameters": [_HASH, _RID],
-        "delete": {"summary": "Delete one report", "tags": ["reading"],
-                   "responses": {"204": {"description": "deleted"}, "404": {"description": "Unknown report"}}},
+        "delete": _op("Delete one report", "deleted", [(404, "Unknown report")], status="204"),
     },
 }
-
-
-@bp.before_request
-@api.before_request
-@ws_bp.before_request
-def _refuse_cross_site():
-    if not same_origin():
-        return "cross-site request refused", 403
 
 
 def _doc_or_404(text_hash):
@@ -208,6 +196,9 @@ def api_add_text():
         if f and f.filename:
             doc = parse_text(f.read(MAX_UPLOAD + 1), f.filename)
         elif isinstance(body, dict) and isinstance(body.get("text"), str):
+            for key in ("title", "filename"):
+                if body.get(key) is not None and not isinstance(body[key], str):
+                    raise ApiError(400, f"'{key}' must be a string", field=key)
             doc = parse_text(body["text"], str(body.get("filename") or "pasted.txt"), title=body.get("title"))
         else:
             raise ApiError(400, "send JSON {\"text\": ...} or a file field named 'file'")

@@ -21,9 +21,10 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from ..apps.wellbeing import HistoryStore, Rules, WellbeingMonitor
-from . import add_page, same_origin
-from .errors import ApiError
+from . import add_page
+from .errors import ApiError, number_arg
 from .live import serve_frames, sock
+from .openapi import op
 
 bp = Blueprint("wellbeing", __name__, url_prefix="/wellbeing")
 api = Blueprint("wellbeing_api", __name__, url_prefix="/api/v1/wellbeing")
@@ -76,15 +77,15 @@ def register(app) -> None:
 
 
 def _ok(summary, desc="ok", **extra):
-    return dict({"summary": summary, "tags": ["wellbeing"], "responses": {"200": {"description": desc}}}, **extra)
+    return op(summary, desc, tags=["wellbeing"], **extra)
 
 
 OPENAPI = {
     "/api/v1/wellbeing/rules": {
         "get": _ok("The monitor's rules and thresholds {rules, defaults, labels}"),
-        "put": dict(_ok("Change some or all rules (validated: 400 names the allowed range)"),
-                    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}},
-                    responses={"200": {"description": "the saved rules"}, "400": {"description": "Unknown setting or out of range"}}),
+        "put": op("Change some or all rules (validated: 400 names the allowed range)", "the saved rules",
+                  [(400, "Unknown setting or out of range")], tags=["wellbeing"],
+                  requestBody={"content": {"application/json": {"schema": {"type": "object"}}}}),
     },
     "/api/v1/wellbeing/history": {
         "get": _ok("Binned history: range=day (15-minute bins of the local day containing 'end') or week (7 days "
@@ -93,20 +94,12 @@ OPENAPI = {
                    parameters=[{"name": "range", "in": "query", "schema": {"enum": ["day", "week"]}},
                                {"name": "end", "in": "query", "schema": {"type": "number"}},
                                {"name": "tz", "in": "query", "schema": {"type": "number"}}]),
-        "delete": {"summary": "Delete everything: every per-minute row and the rules", "tags": ["wellbeing"],
-                   "responses": {"204": {"description": "deleted"}}},
+        "delete": op("Delete everything: every per-minute row and the rules", "deleted", status="204",
+                     tags=["wellbeing"]),
     },
     "/api/v1/wellbeing/export.json": {"get": _ok("Export everything as JSON: {rules, minutes: [per-minute rows]}")},
     "/api/v1/wellbeing/export.csv": {"get": _ok("Export every per-minute row as CSV")},
 }
-
-
-@bp.before_request
-@api.before_request
-@ws_bp.before_request
-def _refuse_cross_site():
-    if not same_origin():
-        return "cross-site request refused", 403
 
 
 @bp.get("/")
@@ -144,11 +137,8 @@ def put_rules():
 def get_history():
     """?range=day|week&end=<epoch s>&tz=<minutes east of UTC>: binned per-minute aggregates."""
     rng = request.args.get("range", "day")
-    try:
-        end = float(request.args.get("end", time.time()))
-        tz = int(float(request.args.get("tz", 0)) * 60)
-    except ValueError:
-        raise ApiError(400, "end and tz must be numbers")
+    end = number_arg("end", time.time(), 0, 1e11)   # epoch seconds, to the year 5138
+    tz = int(number_arg("tz", 0, -24 * 60, 24 * 60) * 60)
     if rng == "day":
         # the local calendar day containing end, in 15-minute bins
         start = (int(end) + tz) // 86400 * 86400 - tz
@@ -158,7 +148,7 @@ def get_history():
         start = day0 - 6 * 86400
         series = history().series(start, day0 + 86400, 86400, tz)
     else:
-        raise ApiError(400, "range must be day or week")
+        raise ApiError(400, "range must be day or week", field="range")
     return jsonify({"range": rng, "start": start, "tz_minutes": tz // 60, "bins": series})
 
 

@@ -198,6 +198,7 @@
       } else {
         const info = { seq: msg.seq, serverMs: msg.server_ms, timings: msg.timings, t0: pending ? pending.t0 : null };
         this.lastTimings = msg.timings;
+        this.load = msg.load || null;
         if (this.opts.onResult) this.opts.onResult(msg.result, info);
         // frame-to-overlay: from capturing the frame to the overlay having been drawn
         const lat = pending ? performance.now() - pending.t0 : null;

@@ -20,8 +20,9 @@
     return "hsla(" + (hue == null ? 18 : hue) + ", 85%, 55%, " + (0.06 + 0.6 * a).toFixed(2) + ")";
   };
   if (!FF.LiveCamera) return;   // pages without the camera (reports) use the helpers only
-  const WORKER_SRC = "let id = null; onmessage = function (e) { clearInterval(id); id = null;" +
-    " if (e.data > 0) id = setInterval(function () { postMessage(0); }, e.data); };";
+  // the timer worker: a static file next to this one (the CSP allows scripts from 'self' only)
+  const WORKER_URL = (document.currentScript && document.currentScript.src
+    ? new URL("timer_worker.js", document.currentScript.src).href : "/static/js/timer_worker.js");
 
   class SessionCamera extends FF.LiveCamera {
     send(obj) {
@@ -45,8 +46,7 @@
       if (this.opts.trigger !== "worker" || typeof Worker === "undefined") { super._armTrigger(); return; }
       clearInterval(this._timer);
       if (!this._worker) {
-        const url = URL.createObjectURL(new Blob([WORKER_SRC], { type: "text/javascript" }));
-        this._worker = new Worker(url);
+        this._worker = new Worker(WORKER_URL);
         this._worker.onmessage = () => {
           if (!this.running) return;
           this.newFrame = true;

@@ -293,6 +293,15 @@
     $("latency").textContent = st.latencyMs != null ? Math.round(st.latencyMs) + " ms" : "–";
     $("server").textContent = st.serverMs != null ? Math.round(st.serverMs) + " ms" : "–";
     $("nfaces").textContent = lastResult ? String((lastResult.faces || []).length) : "–";
+    // a server shared by more live clients than it keeps at camera rate: each one's fps drops
+    // together (scheduler.py); say so instead of looking slow for no reason
+    const load = cam.load, shared = $("shared");
+    if (shared) {
+      const busy = load && load.clients > 1 && load.wait_ms > 5;
+      shared.hidden = !busy;
+      if (busy) shared.textContent = `Server shared by ${load.clients} live pages: each gets about ` +
+        `${st.fps ? st.fps.toFixed(0) : "–"} fps (frames wait ${Math.round(load.wait_ms)} ms for their turn).`;
+    }
     renderTimeline();
   }, 500);
 

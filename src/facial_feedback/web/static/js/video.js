@@ -83,6 +83,12 @@
       err.textContent = "Failed: " + (j.error || "unknown reason");
       li.append(err);
     }
+    if (j.warning) {
+      const warn = document.createElement("p");
+      warn.className = "error warning";
+      warn.textContent = "Warning: " + j.warning;
+      li.append(warn);
+    }
     const actions = document.createElement("div");
     actions.className = "job-actions";
     if (j.status === "done") {

@@ -1,0 +1,233 @@
+"""Load as the live page sees it: 1, 2, 4, 8 live WebSocket clients on `facial-feedback serve`.
+
+    python benchmarks/bench_load.py [--clients 1,2,4,8] [--seconds 15] [--markdown]
+
+The production server (gunicorn, gthread) in its own process on a free loopback port, with a
+fresh instance folder. Each client streams JPEG frames of the Pexels clip
+(../shared/media/WolfgangLanger_Pexels.mp4, 640x480, quality 80, as the live page sends them)
+over /ws/live with one frame in flight, at most 30 fps (the camera's rate). Meanwhile a photo
+request (single_face.jpg, POST /api/v1/analyze) every 2 s. Recorded per run:
+
+- per-client fps (replies per second), their spread (min/max) and Jain's fairness index;
+- latency per frame (send -> reply), median and p90 over all clients;
+- the server worker's resident memory (peak and at the end), sampled every 0.2 s;
+- the photo request's latency, median and max, and the same with no live client (reference).
+
+Ratios are against the 1-client run of the same invocation; /proc/loadavg is printed before
+and after, because this machine is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+MEDIA = REPO.parent / "shared" / "media"
+
+
+def pct(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))] if s else float("nan")
+
+
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().split(" ")[0:3].__str__()
+
+
+class Server:
+    """`facial-feedback serve` on a free port; .url, .headers (the token), .worker_pid."""
+
+    def __init__(self, instance: Path, threads: int = 32, slots=None):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        if slots:
+            env["FACIAL_FEEDBACK_ANALYSIS_SLOTS"] = str(slots)
+        self.log = open(instance.parent / "serve.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "facial_feedback.cli", "serve", "--port", str(self.port),
+                                      "--instance", str(instance), "--threads", str(threads)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/meta", timeout=5).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError((instance.parent / "serve.log").read_text()[-2000:])
+                time.sleep(0.3)
+        from facial_feedback.web.guard import TOKEN_HEADER, read_token
+
+        self.headers = {TOKEN_HEADER: read_token(str(instance))}
+        kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        self.worker_pid = int(kids[0])
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def clip_jpegs(n: int = 150, size=(640, 480)):
+    import cv2
+
+    cap = cv2.VideoCapture(str(MEDIA / "WolfgangLanger_Pexels.mp4"))
+    out = []
+    while len(out) < n:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        h, w = bgr.shape[:2]
+        tw = min(w, int(h * size[0] / size[1]))
+        x0 = (w - tw) // 2
+        bgr = cv2.resize(bgr[:, x0:x0 + tw], size)
+        out.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+    cap.release()
+    return out
+
+
+def photo_latency(server: Server, data: bytes) -> float:
+    req = urllib.request.Request(server.url + "/api/v1/analyze", data=data, method="POST",
+                                 headers={"Content-Type": "image/jpeg", **server.headers})
+    t0 = time.perf_counter()
+    urllib.request.urlopen(req, timeout=60).read()
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def run(server: Server, jpegs, n_clients: int, seconds: float, warmup: float, photo: bytes, max_fps: float = 30.0):
+    from simple_websocket import Client
+
+    stop = threading.Event()
+    measuring = threading.Event()
+    per_client = [[] for _ in range(n_clients)]   # latencies (ms) inside the window
+    waits = [[] for _ in range(n_clients)]
+    errors = []
+
+    def client(k):
+        try:
+            c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+            c.receive(timeout=30)
+            i = k * 17
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                c.send(jpegs[i % len(jpegs)])
+                reply = json.loads(c.receive(timeout=60))
+                dt = time.perf_counter() - t0
+                if reply.get("type") != "result":
+                    errors.append(reply)
+                elif measuring.is_set():
+                    per_client[k].append(dt * 1000.0)
+                    waits[k].append(reply.get("load", {}).get("wait_ms", 0.0))
+                i += 1
+                rest = 1.0 / max_fps - (time.perf_counter() - t0)
+                if rest > 0:
+                    time.sleep(rest)
+            c.close()
+        except Exception as e:  # reported, not hidden
+            errors.append(repr(e))
+
+    mem = []
+    photos = []
+
+    def sampler():
+        while not stop.is_set():
+            mem.append(rss_mb(server.worker_pid))
+            time.sleep(0.2)
+
+    def photographer():
+        while not stop.is_set():
+            if measuring.is_set():
+                photos.append(photo_latency(server, photo))
+            stop.wait(2.0)
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(n_clients)]
+    threads += [threading.Thread(target=sampler, daemon=True), threading.Thread(target=photographer, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(warmup)
+    measuring.set()
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    measuring.clear()
+    window = time.perf_counter() - t0
+    stop.set()
+    for t in threads:
+        t.join(timeout=70)
+    fps = [len(v) / window for v in per_client]
+    lat = [x for v in per_client for x in v]
+    jain = (sum(fps) ** 2) / (len(fps) * sum(f * f for f in fps)) if any(fps) else float("nan")
+    return {"clients": n_clients, "fps": fps, "fps_mean": statistics.mean(fps), "fps_min": min(fps),
+            "fps_max": max(fps), "jain": jain, "lat_median": pct(lat, 0.5), "lat_p90": pct(lat, 0.9),
+            "wait_median": pct([x for v in waits for x in v], 0.5),
+            "mem_peak": max(mem) if mem else float("nan"), "mem_end": mem[-1] if mem else float("nan"),
+            "photo_median": pct(photos, 0.5), "photo_max": max(photos) if photos else float("nan"),
+            "photos": len(photos), "errors": errors[:3]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", default="1,2,4,8")
+    ap.add_argument("--seconds", type=float, default=15.0, help="measuring window per run")
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--slots", type=int, default=None, help="ANALYSIS_SLOTS (default: the CPU count)")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+
+    jpegs = clip_jpegs()
+    photo = (MEDIA / "single_face.jpg").read_bytes()
+    print(f"load before: {loadavg()}  cores: {os.cpu_count()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "instance", slots=args.slots)
+        try:
+            for _ in range(3):
+                photo_latency(server, photo)
+            idle_mem = rss_mb(server.worker_pid)
+            ref_photo = statistics.median(photo_latency(server, photo) for _ in range(5))
+            print(f"server idle: {idle_mem:.0f} MB; photo alone: {ref_photo:.0f} ms", flush=True)
+            rows = []
+            for n in [int(x) for x in args.clients.split(",")]:
+                r = run(server, jpegs, n, args.seconds, args.warmup, photo)
+                rows.append(r)
+                print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items() if k != "fps"})
+                      + f"  per-client fps {[round(f, 1) for f in r['fps']]}", flush=True)
+        finally:
+            server.close()
+    print(f"load after: {loadavg()}", flush=True)
+    if args.markdown:
+        base = rows[0]["fps_mean"]
+        print("\n| live clients | fps per client (mean; min-max) | vs 1 client | fairness (Jain) | latency median / p90 |"
+              " slot wait median | server memory peak | photo during load (median / max) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['clients']} | {r['fps_mean']:.1f} ({r['fps_min']:.1f}-{r['fps_max']:.1f}) | "
+                  f"{r['fps_mean'] / base:.2f} | {r['jain']:.3f} | {r['lat_median']:.0f} / {r['lat_p90']:.0f} ms | "
+                  f"{r['wait_median']:.0f} ms | {r['mem_peak']:.0f} MB | {r['photo_median']:.0f} / {r['photo_max']:.0f} ms |")
+        print(f"\nServer idle {idle_mem:.0f} MB; a photo alone {ref_photo:.0f} ms (same run).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
