@@ -48,3 +48,12 @@ bench: setup-test
 
 clean:
 	rm -rf $(VENV) node_modules src/facial_feedback/web/static/vendor
+
+# The package (issue 15): a wheel that carries the front-end files from npm (setup.py's build
+# hook), and the check that it installs and runs in a fresh venv outside the checkout.
+.PHONY: wheel check-wheel
+wheel:
+	rm -rf dist && python3 -m pip wheel -q --no-deps -w dist .
+
+check-wheel:
+	scripts/check_wheel.sh

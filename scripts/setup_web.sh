@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the web app's front-end libraries (and, with --browser, the test browser).
 #
-#   scripts/setup_web.sh            npm ci + copy the dist files into web/static/vendor
+#   scripts/setup_web.sh            npm ci + copy the dist files into web/static/vendor (scripts/vendor_web.py)
 #   scripts/setup_web.sh --browser  also apt-get install chromium and ffmpeg (browser tests, root only)
 #
 # Front-end libraries come from npm at set-up and are served by the app itself:
@@ -28,10 +28,5 @@ if ! command -v npm >/dev/null; then
     exit 1
   fi
 fi
-if [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-mkdir -p "$VENDOR"
-cp node_modules/chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
-cp node_modules/chart.js/LICENSE.md "$VENDOR/chart.js.LICENSE.md"
-echo "setup_web: vendor files in $VENDOR: $(ls "$VENDOR" | tr '\n' ' ')"
+# The files and their names: package.json's "vendorFiles" (the wheel build copies the same ones).
+python3 scripts/vendor_web.py "$VENDOR"

@@ -10,11 +10,24 @@ are stated once in facial_feedback.types. Models load on first use, not at impor
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
+# Only the drawing function is bound here (its module imports cv2/numpy on first use); every
+# other name loads its module on first touch (__getattr__ below), so `import facial_feedback`
+# and the CLI's start-up import no numpy, OpenCV, ONNX Runtime or face runtime.
 from .annotate import annotate
-from .io import ImageError, VideoError, iter_frames, load_image
-from .types import EMOTIONS, Box, Emotion, Face, FrameResult, HeadPose
+
+if TYPE_CHECKING:
+    from .io import ImageError, VideoError, iter_frames, load_image
+    from .pipeline import Analyzer, AnalyzerConfig, Session
+    from .types import EMOTIONS, Box, Emotion, Face, FrameResult, HeadPose
+
+_LAZY = {
+    "load_image": "io", "iter_frames": "io", "ImageError": "io", "VideoError": "io",
+    "EMOTIONS": "types", "Box": "types", "Emotion": "types", "Face": "types", "FrameResult": "types",
+    "HeadPose": "types",
+    "Analyzer": "pipeline", "AnalyzerConfig": "config", "Session": "pipeline",
+}
 
 __version__ = "0.1.0"
 
@@ -53,11 +66,19 @@ def analyze_many(inputs, out, workers=None, ray=None, **options):
 
 
 def __getattr__(name: str):
-    # Heavy classes import on first touch, so `import facial_feedback` stays cheap.
-    if name in ("Analyzer", "AnalyzerConfig", "Session"):
-        from . import pipeline
-        return getattr(pipeline, name)
-    raise AttributeError(name)
+    # Names import their module on first touch, so `import facial_feedback` stays cheap.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'facial_feedback' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = ["analyze_image", "analyze_video", "analyze_many", "annotate", "load_image", "iter_frames", "Analyzer",

@@ -1,10 +1,12 @@
 """Drawing only: annotate(image, result) -> image. Never runs a model."""
 from __future__ import annotations
 
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
 
-from .types import EMOTIONS, FrameResult
+if TYPE_CHECKING:  # cv2 and numpy load on the first drawing: `import facial_feedback` stays cheap
+    import numpy as np
+
+    from .types import FrameResult
 
 # One colour per emotion (RGB), shared with the web page's palette.
 COLORS = {
@@ -15,6 +17,11 @@ COLORS = {
 
 def annotate(image: np.ndarray, result: FrameResult, landmarks: bool = False, bars: bool = True) -> np.ndarray:
     """Return a copy of the RGB image with each face's box, track id, emotion and bars drawn."""
+    import cv2
+    import numpy as np
+
+    from .types import EMOTIONS
+
     out = np.ascontiguousarray(image.copy())
     H, W = out.shape[:2]
     th = max(1, int(round(max(H, W) / 640)))

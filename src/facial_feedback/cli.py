@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-from .io import IMAGE_EXTENSIONS, ImageError, VideoError
+# Start-up: this module imports the standard library only; each subcommand imports what it
+# needs (numpy, OpenCV, the model runtimes, Flask) when it runs (benchmarks/bench_startup.py).
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
@@ -24,6 +25,8 @@ VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_mem
 
 def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
     """Files as given, folders recursively (image files only), globs. Returns (paths, problems)."""
+    from .io import IMAGE_EXTENSIONS
+
     paths: List[Path] = []
     problems: List[Tuple[str, str]] = []
     for a in args:
@@ -114,7 +117,7 @@ def cmd_analyze(ns) -> int:
     if not paths:
         return EXIT_FAILED if failed else EXIT_OK
     from .annotate import annotate
-    from .io import load_image
+    from .io import ImageError, load_image
 
     out_dir = Path(ns.annotate) if ns.annotate else None
     if out_dir:
@@ -189,6 +192,7 @@ class Progress:
 
 
 def cmd_video(ns) -> int:
+    from .io import VideoError
     from .video import write_video_outputs
 
     if ns.every < 1:
