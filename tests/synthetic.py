@@ -17,20 +17,21 @@ from facial_feedback.signals.geometry import face_axes, face_up_3d, interocular_
 
 @functools.lru_cache(maxsize=1)
 def reference_mesh() -> np.ndarray:
-    """The real mesh of scikit-image's astronaut photo (MediaPipe FaceMesh, static, with iris).
+    """The real mesh of scikit-image's astronaut photo (the package's detector and 478-point mesh).
 
     Needs scikit-image (a test dependency); the mesh is computed once per process.
     """
-    import mediapipe as mp
     import skimage.data
 
+    from facial_feedback.detection import FaceDetector
+    from facial_feedback.landmarks import FaceMesher
+
     img = skimage.data.astronaut()
-    h, w = img.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as fm:
-        res = fm.process(img)
-    if not res.multi_face_landmarks:
+    dets = FaceDetector().detect(img)
+    lm = FaceMesher().mesh_face(img, dets[0].box, dets[0].keypoints) if dets else None
+    if lm is None:
         raise RuntimeError("no face found in skimage.data.astronaut()")
-    lm = np.array([(p.x * w, p.y * h, p.z * w) for p in res.multi_face_landmarks[0].landmark], dtype=np.float64)
+    lm = np.asarray(lm, dtype=np.float64)
     lm.setflags(write=False)
     return lm
 

@@ -57,7 +57,7 @@ def test_tight_portrait_filling_the_frame(detector, astronaut):
 def test_small_faces_in_a_large_group_photo(detector, astronaut):
     """Faces of 30-200 px pasted on a 1920x1080 canvas: every one found, nothing else."""
     b = _face_crop_of(astronaut, detector)
-    head = astronaut[int(b.y - 0.6 * b.h):int(b.y + 1.3 * b.h), int(b.x - 0.5 * b.w):int(b.x + 1.5 * b.w)]
+    head = astronaut[max(0, int(b.y - 0.6 * b.h)):int(b.y + 1.3 * b.h), max(0, int(b.x - 0.5 * b.w)):int(b.x + 1.5 * b.w)]
     canvas = np.full((1080, 1920, 3), 120, np.uint8)
     placed = []
     for i, size in enumerate([30, 40, 60, 100, 200]):

@@ -56,8 +56,9 @@ def test_mouth_opening(mesh):
     prev = o0
     for a in (0.1, 0.2, 0.4, 0.6, 0.8):
         fs = G.face_signals(S.open_mouth(mesh, a))
-        # the lower lip drops a * IOD along the face's down axis; the gap grows by about that
-        assert fs.mouth_open == pytest.approx(o0.mouth_open + a, abs=0.02)
+        # the lower lip drops a * IOD along the face's (3-D) down axis; the gap grows by about
+        # that (within 2% of IOD + 3% of the drop: the mesh's pitch foreshortens it a little)
+        assert fs.mouth_open == pytest.approx(o0.mouth_open + a, abs=0.02 + 0.03 * a)
         assert fs.mar > prev.mar and fs.mouth_open > prev.mouth_open
         prev = fs
     assert G.face_signals(S.open_mouth(mesh, 0.6)).mar > 0.6   # yawn-wide crosses the yawn threshold

@@ -57,15 +57,28 @@ def test_ear_sets_and_contours_are_consistent():
             assert all(0 <= i < T.NUM_POINTS for i in flat(getattr(T, n))), n
 
 
-def test_matches_mediapipe_edge_sets():
-    from mediapipe.python.solutions import face_mesh_connections as C
+# The point sets of MediaPipe 0.10.21's face_mesh_connections (FACEMESH_*), frozen here when the
+# package left mediapipe (issue 15): the 478-point topology is the same in the Face Landmarker mesh.
+MP_POINTS = {
+    "RIGHT_EYE": [7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246],
+    "LEFT_EYE": [249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466],
+    "RIGHT_EYEBROW": [46, 52, 53, 55, 63, 65, 66, 70, 105, 107],
+    "LEFT_EYEBROW": [276, 282, 283, 285, 293, 295, 296, 300, 334, 336],
+    "LIPS": [0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267,
+             269, 270, 291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415],
+    "FACE_OVAL": [10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176, 234, 251,
+                  284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454],
+    "RIGHT_IRIS": [469, 470, 471, 472],
+    "LEFT_IRIS": [474, 475, 476, 477],
+}
 
-    pts = lambda edges: {i for e in edges for i in e}  # noqa: E731
-    assert set(T.RIGHT_EYE_CONTOUR) == pts(C.FACEMESH_RIGHT_EYE)
-    assert set(T.LEFT_EYE_CONTOUR) == pts(C.FACEMESH_LEFT_EYE)
-    assert set(T.RIGHT_BROW) == pts(C.FACEMESH_RIGHT_EYEBROW)
-    assert set(T.LEFT_BROW) == pts(C.FACEMESH_LEFT_EYEBROW)
-    assert set(T.LIPS_OUTER) | set(T.LIPS_INNER) == pts(C.FACEMESH_LIPS)
-    assert set(T.FACE_OVAL) == pts(C.FACEMESH_FACE_OVAL)
-    assert set(T.RIGHT_IRIS_RING) == pts(C.FACEMESH_RIGHT_IRIS)
-    assert set(T.LEFT_IRIS_RING) == pts(C.FACEMESH_LEFT_IRIS)
+
+def test_matches_mediapipe_edge_sets():
+    assert set(T.RIGHT_EYE_CONTOUR) == set(MP_POINTS["RIGHT_EYE"])
+    assert set(T.LEFT_EYE_CONTOUR) == set(MP_POINTS["LEFT_EYE"])
+    assert set(T.RIGHT_BROW) == set(MP_POINTS["RIGHT_EYEBROW"])
+    assert set(T.LEFT_BROW) == set(MP_POINTS["LEFT_EYEBROW"])
+    assert set(T.LIPS_OUTER) | set(T.LIPS_INNER) == set(MP_POINTS["LIPS"])
+    assert set(T.FACE_OVAL) == set(MP_POINTS["FACE_OVAL"])
+    assert set(T.RIGHT_IRIS_RING) == set(MP_POINTS["RIGHT_IRIS"])
+    assert set(T.LEFT_IRIS_RING) == set(MP_POINTS["LEFT_IRIS"])

@@ -202,7 +202,6 @@ def test_pipeline_crop_of_real_faces_resembles_fer_crops():
     """The shipped crop spec, cut by the pipeline's own face_crop from MediaPipe's mesh of real
     photos, correlates with the FER2013 mean face (training.tune_crop measured 0.46 for the
     astronaut and 0.50 for single_face.jpg at the tuned crop; a loose, low crop scores -0.20 and -0.07)."""
-    pytest.importorskip("mediapipe")
     skd = pytest.importorskip("skimage.data")
     import cv2
     from facial_feedback.emotion import Manifest
@@ -212,7 +211,7 @@ def test_pipeline_crop_of_real_faces_resembles_fer_crops():
     if (MEDIA / "single_face.jpg").exists():
         images.append(("single_face.jpg", cv2.cvtColor(cv2.imread(str(MEDIA / "single_face.jpg")), cv2.COLOR_BGR2RGB)))
     faces = meshes(images, max_faces=1)
-    assert len(faces) == len(images), "MediaPipe found no face in a test photo"
+    assert len(faces) == len(images), "the mesh found no face in a test photo"
     mean_face = fer_mean_face(limit=3000)
     for name, rgb, lm in faces:
         good = ncc(pipeline_crop(rgb, lm, spec.scale, spec.offset_y), mean_face)

@@ -73,19 +73,17 @@ def face_images(frames_per_video: int = 8) -> list[tuple[str, np.ndarray]]:
 
 
 def meshes(images, max_faces: int = 4):
-    """[(name, rgb, landmarks (478,3) in pixels)] for every face FaceMesh finds."""
-    import mediapipe as mp
+    """[(name, rgb, landmarks (478,3) in pixels)] for every face the package's detector and mesh find."""
+    from facial_feedback.detection import FaceDetector
+    from facial_feedback.landmarks import FaceMesher
+    det, mesher = FaceDetector(), FaceMesher()
     res = []
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                         max_num_faces=max_faces, min_detection_confidence=0.5) as fm:
-        for name, rgb in images:
-            r = fm.process(rgb)
-            if not r.multi_face_landmarks:
-                continue
-            h, w = rgb.shape[:2]
-            for i, f in enumerate(r.multi_face_landmarks):
-                lm = np.array([[p.x * w, p.y * h, p.z * w] for p in f.landmark], np.float64)
-                res.append((f"{name}/{i}", rgb, lm))
+    for name, rgb in images:
+        dets = sorted(det.detect(rgb), key=lambda d: -d.score)[:max_faces]
+        for i, d in enumerate(dets):
+            lm = mesher.mesh_face(rgb, d.box, d.keypoints)
+            if lm is not None:
+                res.append((f"{name}/{i}", rgb, np.asarray(lm, np.float64)))
     return res
 
 

@@ -219,7 +219,8 @@ def cmd_video(ns) -> int:
             analyzer, ns.file,
             csv_path=None if ns.json else out, json_path=out if ns.json else None,
             annotate_path=ns.annotate, every=ns.every, progress=progress, landmarks=ns.landmarks,
-            events_path=events_path if ns.signals else None, states_path=states_path if ns.signals else None)
+            events_path=events_path if ns.signals else None, states_path=states_path if ns.signals else None,
+            blendshapes=ns.blendshape_columns)
     except VideoError as e:
         progress.end()
         _err(ns.file, str(e))
@@ -270,6 +271,15 @@ def has_display() -> bool:
     return True
 
 
+def gui_opencv() -> bool:
+    """Whether this OpenCV build can open windows (the headless build cannot)."""
+    import cv2
+
+    info = cv2.getBuildInformation()
+    gui = next((ln for ln in info.splitlines() if ln.strip().startswith("GUI:")), "")
+    return bool(gui) and "NONE" not in gui.upper()
+
+
 def cmd_webcam(ns) -> int:
     if not has_display():
         print("error: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open.\n"
@@ -280,6 +290,12 @@ def cmd_webcam(ns) -> int:
 
     from .annotate import annotate
 
+    if not gui_opencv():
+        print("error: this OpenCV has no window support (the package depends on opencv-python-headless).\n"
+              "  For the preview window: pip install opencv-python (in place of the headless build);\n"
+              "  or use the web app's live page: `make run`, then open http://127.0.0.1:5000/live",
+              file=sys.stderr)
+        return EXIT_FAILED
     cap = cv2.VideoCapture(ns.camera)
     if not cap.isOpened():
         print(f"error: cannot open camera {ns.camera} (absent, busy, or permission denied)", file=sys.stderr)
@@ -336,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
     v.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth frame (default 1)")
     v.add_argument("--landmarks", action="store_true", help="include the mesh in JSON output")
+    v.add_argument("--blendshapes", dest="blendshape_columns", action="store_true",
+                   help="add the 52 blendshape columns (bs_<name>) to the CSV (JSON always has them)")
     v.add_argument("--events", metavar="PATH", help="events CSV: track, type, onset, duration, details "
                    "(default with -o: OUTPUT.events.csv)")
     v.add_argument("--states", metavar="PATH", help="attention/fatigue/tension per track once a second, CSV "

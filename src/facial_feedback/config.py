@@ -39,6 +39,9 @@ class AnalyzerConfig:
     # Per-frame facial signals and session state over time (facial_feedback.signals).
     signals: bool = _setting(True, "the facial signals (blinks, gaze, ...), their events and the attention/"
                              "fatigue/tension states", flag="--no-signals")
+    # The 52 expression blendshapes of each meshed face (Face.blendshapes, facial_feedback.blendshapes).
+    blendshapes: bool = _setting(True, "the 52 expression blendshapes of each face (JSON, API, live page)",
+                                 flag="--no-blendshapes")
 
     def __post_init__(self) -> None:
         for f in fields(self):

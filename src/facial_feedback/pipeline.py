@@ -23,6 +23,7 @@ import numpy as np
 from .config import AnalyzerConfig
 from .detection import DetectorConfig, FaceDetector, nms
 from .emotion import DEFAULT_MANIFEST, EmotionModel
+from .blendshapes import BlendshapeModel
 from .io import ImageSource, VideoInfo, iter_frames, load_image, probe_video
 from .landmarks import FaceMesher, MeshTracker, head_pose
 from .types import Box, Emotion, Face, FrameResult
@@ -47,6 +48,11 @@ class Analyzer:
         self.detector = FaceDetector(DetectorConfig(min_score=config.min_face_score))
         self.mesher = FaceMesher()
         self.emotion = EmotionModel(emotion_manifest)
+        self.blendshapes = BlendshapeModel() if config.blendshapes else None
+
+    def face_blendshapes(self, landmarks: Optional[np.ndarray]):
+        """The 52 blendshapes of one mesh (None without a mesh or with blendshapes off)."""
+        return None if self.blendshapes is None or landmarks is None else self.blendshapes.predict(landmarks)
 
     def close(self) -> None:
         self.detector.close()
@@ -65,7 +71,7 @@ class Analyzer:
         t1 = time.perf_counter()
         dets = self.detector.detect(rgb)
         t2 = time.perf_counter()
-        meshes = self.mesher.mesh_faces(rgb, [d.box for d in dets])
+        meshes = self.mesher.mesh_faces(rgb, [d.box for d in dets], [d.keypoints for d in dets])
         t3 = time.perf_counter()
         emotions = self.emotion.predict(rgb, [(lm, d.box) for lm, d in zip(meshes, dets)])
         t4 = time.perf_counter()
@@ -73,7 +79,8 @@ class Analyzer:
         for d, lm, emo in zip(dets, meshes, emotions):
             faces.append(Face(
                 box=Box.from_points(lm) if lm is not None else d.box, score=d.score, landmarks=lm,
-                pose=head_pose(lm) if lm is not None else None, emotion=emo))
+                pose=head_pose(lm) if lm is not None else None, emotion=emo,
+                blendshapes=self.face_blendshapes(lm)))
         faces.sort(key=lambda f: (f.box.x, f.box.y))  # reading order, stable across runs
         faces = _with_signals(faces, self.config.signals)
         t5 = time.perf_counter()
@@ -435,7 +442,8 @@ class Session:
                 p = tr.probs + a * (p - tr.probs)
             tr.probs = p
             faces.append(Face(box=box, score=score, landmarks=lm, pose=head_pose(lm),
-                              emotion=Emotion.from_probs(p), track_id=tr.id))
+                              emotion=Emotion.from_probs(p), track_id=tr.id,
+                              blendshapes=self.analyzer.face_blendshapes(lm)))
         faces.sort(key=lambda f: f.track_id)
         t4 = time.perf_counter()
         faces = _with_signals(faces, self.config.signals)

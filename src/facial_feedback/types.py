@@ -26,6 +26,21 @@ if TYPE_CHECKING:  # types.py is the ground floor: no import of the signals at r
 
 EMOTIONS: Tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
+# The 52 expression blendshapes (MediaPipe Face Landmarker, ARKit-style names), in the model's
+# output order; Left/Right are the subject's sides. Meanings: facial_feedback.blendshapes.MEANINGS.
+BLENDSHAPE_NAMES: Tuple[str, ...] = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight",
+    "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft",
+    "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight",
+    "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight",
+    "mouthPucker", "mouthRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
+    "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
+)
+
 
 def _r(v: float, nd: int = 4) -> float:
     return round(float(v), nd)
@@ -121,12 +136,17 @@ class Face:
     emotion: Optional[Emotion] = None
     track_id: Optional[int] = None          # VIDEO / LIVE modes only
     signals: Optional["FaceSignals"] = None  # per-frame facial signals, when the Analyzer computes them
+    # The 52 expression coefficients in [0, 1], keyed by BLENDSHAPE_NAMES in that order (None
+    # without a mesh); what each measures: facial_feedback.blendshapes.MEANINGS.
+    blendshapes: Optional[Mapping[str, float]] = None
 
     def __post_init__(self) -> None:
         if self.landmarks is not None:
             lm = np.asarray(self.landmarks)
             if lm.ndim != 2 or lm.shape[1] != 3 or lm.shape[0] not in (468, 478):
                 raise ValueError(f"landmarks must be (478, 3), got {lm.shape}")
+        if self.blendshapes is not None and tuple(self.blendshapes) != BLENDSHAPE_NAMES:
+            raise ValueError(f"blendshapes must be keyed BLENDSHAPE_NAMES in that order, got {len(self.blendshapes)} keys")
 
     def to_dict(self, landmarks: bool = False) -> dict:
         d: dict = {
@@ -138,6 +158,8 @@ class Face:
         }
         if self.signals is not None:
             d["signals"] = self.signals.to_dict()
+        if self.blendshapes is not None:
+            d["blendshapes"] = {k: _r(v, 3) for k, v in self.blendshapes.items()}
         if landmarks:
             d["landmarks"] = None if self.landmarks is None else np.round(self.landmarks, 1).tolist()
         return d
@@ -191,9 +213,15 @@ CSV_COLUMNS: Tuple[str, ...] = (
     "frame", "time", "track_id", "x", "y", "w", "h", "score", "yaw", "pitch", "roll", "emotion",
     *(f"p_{k}" for k in EMOTIONS),
 )
+# Optional CSV columns: the 52 blendshapes (csv_rows(..., blendshapes=True)).
+CSV_BLENDSHAPE_COLUMNS: Tuple[str, ...] = tuple(f"bs_{k}" for k in BLENDSHAPE_NAMES)
 
 
-def csv_rows(frame: FrameResult) -> list:
+def csv_columns(blendshapes: bool = False) -> Tuple[str, ...]:
+    return CSV_COLUMNS + (CSV_BLENDSHAPE_COLUMNS if blendshapes else ())
+
+
+def csv_rows(frame: FrameResult, blendshapes: bool = False) -> list:
     rows = []
     fd = frame.to_dict()
     for face in fd["faces"]:
@@ -208,4 +236,7 @@ def csv_rows(frame: FrameResult) -> list:
             "emotion": emo.get("label"),
             **{f"p_{k}": scores.get(k) for k in EMOTIONS},
         })
+        if blendshapes:
+            bs = face.get("blendshapes") or {}
+            rows[-1].update({f"bs_{k}": bs.get(k) for k in BLENDSHAPE_NAMES})
     return rows

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .io import VideoError, VideoInfo
-from .types import CSV_COLUMNS, FrameResult, csv_rows
+from .types import FrameResult, csv_columns, csv_rows
 
 PathLike = Union[str, os.PathLike]
 
@@ -114,15 +114,16 @@ class _Writers:
     """The open output files of one video, fed one frame at a time."""
 
     def __init__(self, out: _Outputs, info: VideoInfo, every: int, csv_path, json_path, annotate_path,
-                 events_path, states_path, signals: bool, landmarks: bool):
+                 events_path, states_path, signals: bool, landmarks: bool, blendshapes: bool = False):
         self.files: List = []
         self.csv_w = self.json_f = self.video = self.sig_w = None
         self.landmarks = landmarks
+        self.blendshapes = blendshapes
         try:
             if csv_path is not None:
                 f = open(out.tmp(csv_path), "w", newline="")
                 self.files.append(f)
-                self.csv_w = csv.DictWriter(f, fieldnames=list(CSV_COLUMNS))
+                self.csv_w = csv.DictWriter(f, fieldnames=list(csv_columns(blendshapes)))
                 self.csv_w.writeheader()
             if json_path is not None:
                 self.json_f = open(out.tmp(json_path), "w")
@@ -139,7 +140,7 @@ class _Writers:
 
     def write(self, rgb: np.ndarray, fr: FrameResult) -> None:
         if self.csv_w is not None:
-            self.csv_w.writerows(csv_rows(fr))
+            self.csv_w.writerows(csv_rows(fr, blendshapes=self.blendshapes))
         if self.json_f is not None:
             self.json_f.write(json.dumps(fr.to_dict(landmarks=self.landmarks)) + "\n")
         if self.video is not None:
@@ -163,7 +164,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
                         every: int = 1, progress: Optional[Callable[[int, int], None]] = None,
                         on_frame: Optional[Callable[[FrameResult], None]] = None,
                         landmarks: bool = False, events_path: Optional[PathLike] = None,
-                        states_path: Optional[PathLike] = None) -> VideoSummary:
+                        states_path: Optional[PathLike] = None, blendshapes: bool = False) -> VideoSummary:
     """Analyse `path` (Analyzer.analyze_video: the one video loop), writing CSV rows (one per face
     per frame), JSON lines (one per frame) and an annotated video as it goes; with signals on, the
     events (events_path) and the states once a second (states_path) as CSV
@@ -176,7 +177,7 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
     t_start = time.perf_counter()
     try:
         w = _Writers(out, info, every, csv_path, json_path, annotate_path, events_path, states_path,
-                     analyzer.config.signals, landmarks)
+                     analyzer.config.signals, landmarks, blendshapes)
         try:
             for rgb, fr in stream.frames():
                 summary.add(fr)

@@ -142,7 +142,10 @@ class Track:
         personal = b.learned or (self._prov is not None and b is self._prov)
         obs = Observation(t, fs, face.pose, good, c, cb, None, b, bool(personal), self.lids.eyes)
         for d in self.eye_detectors:
-            collect(*d.update(obs))
+            started, ended = d.update(obs)
+            if d is self.blinks and ended is not None and self._inside_closure(ended):
+                ended = None   # a dip while the eyes are shut (a hand, a squeeze) is no blink
+            collect(started, ended)
         p80 = c >= cfg.perclos_closure
         self.total_p80 += dt if p80 else 0.0
         obs.on_screen = on = self._on_screen(t, fs, face.pose, good and c <= cfg.gaze_open_max, calibration, cone)
@@ -168,6 +171,11 @@ class Track:
         horizon = t - max(cfg.fatigue_window_s, cfg.tension_window_s, cfg.attention_window_s)
         while self.events and (self.events[0].end or self.events[0].onset) < horizon:
             self.events.popleft()
+
+    def _inside_closure(self, e: Event) -> bool:
+        """Whether a blink event began while a long eye closure of this track was under way."""
+        lm = self.closures.lids
+        return lm.long_started and lm.t_on <= e.onset
 
     def gaze_mode(self, calibration, cone) -> str:
         """How "on the screen" is decided: calibrated | cone (an explicit ScreenCone) | relative."""

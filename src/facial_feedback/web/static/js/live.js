@@ -83,6 +83,47 @@
     addToTimeline(result, performance.now());
     renderFaces(result);
     renderSignals(result);
+    renderBlendshapes(result);
+  }
+
+  // The 52 expression blendshapes of the first face (f.blendshapes, facial_feedback.blendshapes):
+  // the strongest few as bars. Left/Right are the person's own sides.
+  const BS_SHOWN = 5;
+  function bsLabel(name) {
+    return name.replace(/([A-Z])/g, " $1").toLowerCase().replace(/ (left|right)$/, " ($1)");
+  }
+  let lastBsText = "";
+  function renderBlendshapes(result) {
+    const box = $("blendshapes");
+    if (!box) return;
+    const f = (result.faces || []).find(function (x) { return x.blendshapes; });
+    if (!f) { box.hidden = true; lastBsText = ""; return; }
+    box.hidden = false;
+    const top = Object.entries(f.blendshapes)
+      .filter(function (kv) { return kv[0] !== "_neutral"; })
+      .sort(function (a, b) { return b[1] - a[1]; })
+      .slice(0, BS_SHOWN);
+    const text = top.map(function (kv) { return kv[0] + Math.round(kv[1] * 20); }).join("|");
+    if (text === lastBsText) return;   // redraw only when a bar moves by 5% or the order changes
+    lastBsText = text;
+    const cells = [];
+    top.forEach(function (kv) {
+      const name = document.createElement("span");
+      name.className = "bs-name";
+      name.textContent = bsLabel(kv[0]);
+      name.title = kv[0];
+      const bar = document.createElement("div");
+      bar.className = "bs-bar";
+      bar.dataset.name = kv[0];
+      const fill = document.createElement("span");
+      fill.style.width = Math.round(kv[1] * 100) + "%";
+      bar.append(fill);
+      const v = document.createElement("span");
+      v.className = "bs-value";
+      v.textContent = kv[1].toFixed(2);
+      cells.push(name, bar, v);
+    });
+    $("bs-bars").replaceChildren.apply($("bs-bars"), cells);
   }
 
   function renderFaces(result) {

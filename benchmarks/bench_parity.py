@@ -1,0 +1,363 @@
+"""Issue 15: today's pipeline (MediaPipe 0.10.21, commit d236545) against the new one (LiteRT).
+
+    benchmarks/setup_reference_env.sh                     # once: today's code in its own venv
+    .venv/bin/python benchmarks/bench_parity.py [--repeat 3] [--sfew] [--markdown]
+
+Each side runs in its own fresh process with its own interpreter and package (the reference in
+benchmarks/.reference/venv, which imports the code of d236545; ours in this checkout's .venv),
+on the same inputs:
+- every test image (../shared/media photos, scikit-image's astronaut and no-face samples, a
+  1920x1080 canvas with the astronaut's head pasted at 30-200 px): faces, boxes, meshes, pose,
+  emotion labels (IMAGE mode);
+- every test video (../shared/media *.mp4 / *.mov) through analyze_video (VIDEO mode, signals
+  on): per frame the faces, meshes, pose, emotion labels, and the blink events;
+- with --sfew, the 859 SFEW Train stills: how many have a face (IMAGE mode);
+- speed, `--repeat` times, alternating the two sides: end-to-end fps on WolfgangLanger_Pexels.mp4
+  (analyze_video, signals on, decoding included), live per-frame time (Session.process frame by
+  frame on the same frames padded to 640x480, as the live page sends them), peak RSS.
+Landmark distances are in x, y only (pixels), divided by the reference face's inter-ocular
+distance (between the iris centres). Prints a Markdown report.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MEDIA = SHARED / "media"
+REF_PY = REPO / "benchmarks" / ".reference" / "venv" / "bin" / "python"
+NEW_PY = REPO / ".venv" / "bin" / "python"
+SPEED_VIDEO = MEDIA / "WolfgangLanger_Pexels.mp4"
+HAND_BLINKS = {"WolfgangLanger_Pexels.mp4": [153, 201, 248, 288, 385], "single_face.mp4": [25]}
+HAND = (96, 141)  # WolfgangLanger: a hand over the eyes (see tests/test_signals_video.py)
+SMALL_SIZES = (30, 40, 60, 100, 200)
+
+
+# ---------------------------------------------------------------- worker side (either venv)
+def group_canvas():
+    """1920x1080 grey canvas with the astronaut's head at 30-200 px (fixed crop, no detector)."""
+    import cv2
+    import skimage.data
+
+    a = skimage.data.astronaut()
+    head = a[20:250, 150:320]          # her head with hair and chin; face about 110 px wide
+    canvas = np.full((1080, 1920, 3), 120, np.uint8)
+    placed = []
+    for i, size in enumerate(SMALL_SIZES):
+        f = cv2.resize(head, None, fx=size / 110, fy=size / 110, interpolation=cv2.INTER_AREA)
+        y, x = 80 + i * 120, 100 + i * 300
+        canvas[y:y + f.shape[0], x:x + f.shape[1]] = f
+        k = size / 110  # her face is about (172, 68) to (276, 172) in the photo
+        placed.append((x + (172 - 150) * k, y + (68 - 20) * k, 104 * k, 104 * k))
+    return canvas, placed
+
+
+def test_images():
+    import skimage.data
+
+    from facial_feedback.io import load_image
+
+    out = {}
+    for p in sorted(MEDIA.glob("*.jpg")):
+        out[p.name] = load_image(p)
+    for n in ("astronaut", "coffee", "rocket", "chelsea"):
+        out["skimage." + n] = getattr(skimage.data, n)()
+    out["group_1080p"] = group_canvas()[0]
+    return out
+
+
+def _face(f):
+    return {"box": f.box.to_list(), "score": f.score,
+            "lm": None if f.landmarks is None else np.asarray(f.landmarks, np.float32),
+            "pose": None if f.pose is None else (f.pose.yaw, f.pose.pitch, f.pose.roll),
+            "emotion": None if f.emotion is None else f.emotion.label, "track": f.track_id,
+            "bs": getattr(f, "blendshapes", None)}
+
+
+def work_parity(out_path: str, sfew: bool) -> None:
+    from facial_feedback.pipeline import Analyzer
+
+    res = {"images": {}, "videos": {}, "sfew": None}
+    a = Analyzer()
+    for name, rgb in test_images().items():
+        res["images"][name] = [_face(f) for f in a.analyze_image(rgb).faces]
+    for p in sorted(list(MEDIA.glob("*.mp4")) + list(MEDIA.glob("*.mov"))):
+        frames, blinks = [], []
+        for fr in a.analyze_video(p):
+            frames.append([_face(f) for f in fr.faces])
+            if fr.session is not None:
+                blinks += [(e.type, e.onset, e.duration, getattr(e, "track", None)) for e in fr.session.ended
+                           if e.type in ("blink", "slow_blink")]
+        res["videos"][p.name] = {"frames": frames, "blinks": blinks}
+    if sfew:
+        found, files = 0, sorted((SHARED / "datasets" / "sfew" / "Train").glob("*/*.png"))
+        missed = []
+        for p in files:
+            n = len(a.analyze_image(p).faces)
+            found += n > 0
+            if n == 0:
+                missed.append(str(p.relative_to(SHARED)))
+        res["sfew"] = {"files": len(files), "found": found, "missed": missed}
+    with open(out_path, "wb") as f:
+        pickle.dump(res, f)
+
+
+def work_speed(out_path: str) -> None:
+    import resource
+
+    import cv2
+
+    from facial_feedback.io import iter_frames
+    from facial_feedback.pipeline import Analyzer
+
+    t0 = time.perf_counter()
+    a = Analyzer()
+    load = time.perf_counter() - t0
+    stages, n = {}, 0
+    t0 = time.perf_counter()
+    for fr in a.analyze_video(SPEED_VIDEO):
+        n += 1
+        for k, v in fr.timings.items():
+            stages.setdefault(k, []).append(v)
+    wall = time.perf_counter() - t0
+    video_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # live: one frame at a time (no pipelining), 640x480 as the page sends it; CPU time is the
+    # process's during the calls only
+    live, live_stages, cpu = [], {}, 0.0
+    with a.live_session() as s:
+        for i, _, rgb in iter_frames(SPEED_VIDEO):
+            h = rgb.shape[0]
+            pad = (480 - h) // 2
+            if h < 480:
+                rgb = cv2.copyMakeBorder(rgb, pad, 480 - h - pad, 0, 0, cv2.BORDER_CONSTANT)
+            c, t = time.process_time(), time.perf_counter()
+            fr = s.process(rgb, i / 23.976)
+            live.append((time.perf_counter() - t) * 1000)
+            cpu += time.process_time() - c
+            for k, v in fr.timings.items():
+                live_stages.setdefault(k, []).append(v)
+    live_cpu = cpu * 1000 / len(live)
+    with open(out_path, "w") as f:
+        json.dump({"frames": n, "fps": n / wall, "load_s": load,
+                   "stages": {k: statistics.mean(v) for k, v in stages.items()},
+                   "live_median_ms": statistics.median(live), "live_mean_ms": statistics.mean(live),
+                   "live_p90_ms": sorted(live)[int(0.9 * len(live))], "live_cpu_ms": live_cpu,
+                   "live_stages": {k: statistics.median(v) for k, v in live_stages.items()},
+                   "maxrss_mb": video_rss, "maxrss_live_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   "loadavg": os.getloadavg()[0]}, f)
+
+
+# ---------------------------------------------------------------- comparison side
+def run_worker(py: Path, mode: str, out: str, *extra: str) -> None:
+    env = dict(os.environ, PYTHONPATH="")
+    cwd = REPO / "benchmarks" / ".reference" / "src" if py == REF_PY else REPO
+    cmd = [str(py), str(Path(__file__).resolve()), "--worker", mode, out, *extra]
+    r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{py} {mode} failed:\n{r.stderr[-3000:]}")
+
+
+def _iou(a, b) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    u = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / u if u > 0 else 0.0
+
+
+def _iod(lm) -> float:
+    return float(np.linalg.norm(lm[468, :2] - lm[473, :2]))
+
+
+def _pairs(ref_faces, new_faces):
+    """Greedy box matching (IoU > 0.3), best first."""
+    cand = sorted(((_iou(r["box"], n["box"]), i, j) for i, r in enumerate(ref_faces)
+                   for j, n in enumerate(new_faces)), reverse=True)
+    used_r, used_n, out = set(), set(), []
+    for iou, i, j in cand:
+        if iou > 0.3 and i not in used_r and j not in used_n:
+            used_r.add(i)
+            used_n.add(j)
+            out.append((ref_faces[i], new_faces[j]))
+    return out
+
+
+class Acc:
+    def __init__(self):
+        self.lm, self.pose, self.emo, self.n_emo = [], [], 0, 0
+        self.per_region = {}
+
+    def add(self, r, n):
+        if r["lm"] is not None and n["lm"] is not None:
+            iod = _iod(r["lm"])
+            d = np.linalg.norm(r["lm"][:, :2] - n["lm"][:, :2], axis=1) / iod
+            self.lm.append(float(d.mean()))
+        if r["pose"] is not None and n["pose"] is not None:
+            self.pose.append(np.abs(np.array(r["pose"]) - np.array(n["pose"])))
+        if r["emotion"] is not None and n["emotion"] is not None:
+            self.n_emo += 1
+            self.emo += r["emotion"] == n["emotion"]
+
+
+def blink_frames(blinks, fps, name):
+    out = sorted(round(on * fps) for _, on, _, _ in blinks)
+    if name == "WolfgangLanger_Pexels.mp4":
+        out = [f for f in out if not HAND[0] <= f <= HAND[1]]
+    return out
+
+
+def fps_of(name: str) -> float:
+    import cv2
+
+    cap = cv2.VideoCapture(str(MEDIA / name))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return fps
+
+
+def compare(ref, new) -> dict:
+    rep = {"images": [], "videos": [], "acc": {}}
+    img_acc, vid_acc = Acc(), Acc()
+    for name in ref["images"]:
+        r, n = ref["images"][name], new["images"][name]
+        pairs = _pairs(r, n)
+        for a, b in pairs:
+            img_acc.add(a, b)
+        rep["images"].append((name, len(r), len(n), len(pairs)))
+    for name in ref["videos"]:
+        r, n = ref["videos"][name], new["videos"][name]
+        acc = Acc()
+        fr_ref = sum(len(x) for x in r["frames"])
+        fr_new = sum(len(x) for x in n["frames"])
+        for fa, fb in zip(r["frames"], n["frames"]):
+            for a, b in _pairs(fa, fb):
+                acc.add(a, b)
+                vid_acc.add(a, b)
+        fps = fps_of(name)
+        rep["videos"].append({"name": name, "faces_ref": fr_ref, "faces_new": fr_new,
+                              "lm": acc.lm, "pose": acc.pose, "emo": (acc.emo, acc.n_emo),
+                              "blinks_ref": blink_frames(r["blinks"], fps, name),
+                              "blinks_new": blink_frames(n["blinks"], fps, name),
+                              "hand": HAND_BLINKS.get(name)})
+    rep["acc"] = {"images": img_acc, "videos": vid_acc}
+    canvas_placed = group_canvas()[1]
+    rep["group"] = {side: sum(any(_iou(f["box"], p) > 0.3 for f in d["images"]["group_1080p"]) for p in canvas_placed)
+                    for side, d in (("ref", ref), ("new", new))}
+    return rep
+
+
+def fmt_stats(v):
+    if not v:
+        return "-"
+    return f"{statistics.mean(v) * 100:.2f}% (p95 {np.percentile(v, 95) * 100:.2f}%, max {max(v) * 100:.2f}%)"
+
+
+def report(rep, ref, new, speeds) -> str:
+    L = ["### Faces per test image (IMAGE mode)", "",
+         "| image | today | new | matched |", "| --- | --- | --- | --- |"]
+    for name, a, b, m in rep["images"]:
+        L.append(f"| {name} | {a} | {b} | {m} |")
+    L += ["", f"1080p group canvas, faces of {', '.join(map(str, SMALL_SIZES))} px: today found "
+          f"{rep['group']['ref']}/5, new {rep['group']['new']}/5.", ""]
+    ia, va = rep["acc"]["images"], rep["acc"]["videos"]
+    L += ["### Mesh, pose and emotion against today's", "",
+          "| set | face pairs | landmark distance / IOD (mean) | yaw / pitch / roll diff, mean (deg) | max (deg) | same emotion label |",
+          "| --- | --- | --- | --- | --- | --- |"]
+    for name, acc in (("test images", ia), ("test videos (all frames)", va)):
+        P = np.array(acc.pose) if acc.pose else np.zeros((1, 3))
+        L.append(f"| {name} | {len(acc.lm)} | {fmt_stats(acc.lm)} | "
+                 f"{' / '.join(f'{x:.2f}' for x in P.mean(0))} | {' / '.join(f'{x:.1f}' for x in P.max(0))} | "
+                 f"{acc.emo}/{acc.n_emo} = {100 * acc.emo / max(1, acc.n_emo):.1f}% |")
+    L += ["", "| video | face-frames today | new | landmark / IOD mean | pose diff mean (deg) | same emotion | blinks today (frame) | blinks new | by hand |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for v in rep["videos"]:
+        P = np.array(v["pose"]) if v["pose"] else np.zeros((1, 3))
+        e, ne = v["emo"]
+        L.append(f"| {v['name']} | {v['faces_ref']} | {v['faces_new']} | "
+                 f"{statistics.mean(v['lm']) * 100 if v['lm'] else 0:.2f}% | "
+                 f"{' / '.join(f'{x:.2f}' for x in P.mean(0))} | {100 * e / max(1, ne):.1f}% | "
+                 f"{v['blinks_ref']} | {v['blinks_new']} | {v['hand'] or '-'} |")
+    if ref.get("sfew") and new.get("sfew"):
+        s0, s1 = ref["sfew"], new["sfew"]
+        L += ["", f"SFEW Train stills with a face found: today {s0['found']}/{s0['files']} "
+              f"({100 * s0['found'] / s0['files']:.1f}%), new {s1['found']}/{s1['files']} "
+              f"({100 * s1['found'] / s1['files']:.1f}%); found by new only: "
+              f"{len(set(s0['missed']) - set(s1['missed']))}, by today only: {len(set(s1['missed']) - set(s0['missed']))}."]
+    if speeds:
+        L += ["", "### Speed and memory (alternating runs, fresh process each)", "",
+              "| run | side | video fps | video ms/frame by stage | live median ms | live p90 ms | live CPU ms/frame | peak RSS MB (video / +live) | load avg |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for i, (side, s) in enumerate(speeds):
+            st = ", ".join(f"{k} {v:.2f}" for k, v in s["stages"].items())
+            L.append(f"| {i // 2 + 1} | {side} | {s['fps']:.1f} | {st} | {s['live_median_ms']:.2f} | "
+                     f"{s['live_p90_ms']:.2f} | {s['live_cpu_ms']:.2f} | {s['maxrss_mb']:.0f} / {s['maxrss_live_mb']:.0f} | {s['loadavg']:.1f} |")
+        by = {side: [s for sd, s in speeds if sd == side] for side in ("today", "new")}
+        med = lambda side, k: statistics.median(s[k] for s in by[side])  # noqa: E731
+        L += ["", f"Ratios new/today (medians of the runs): video fps x{med('new', 'fps') / med('today', 'fps'):.2f}, "
+              f"live per-frame time x{med('new', 'live_median_ms') / med('today', 'live_median_ms'):.2f} "
+              f"(CPU x{med('new', 'live_cpu_ms') / med('today', 'live_cpu_ms'):.2f}), "
+              f"peak RSS x{med('new', 'maxrss_mb') / med('today', 'maxrss_mb'):.2f}."]
+    return "\n".join(L)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--worker", nargs=2, metavar=("MODE", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--sfew", action="store_true", help="also count faces found on the 859 SFEW Train stills")
+    ap.add_argument("--repeat", type=int, default=3, help="speed runs per side (0: none)")
+    ap.add_argument("--no-parity", action="store_true", help="speed only")
+    ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
+    ns, extra = ap.parse_known_args()
+    if ns.worker:
+        mode, out = ns.worker
+        if mode == "parity":
+            work_parity(out, ns.sfew or "--sfew" in extra)
+        else:
+            work_speed(out)
+        return 0
+    if not REF_PY.exists():
+        sys.exit(f"no reference environment at {REF_PY}: run benchmarks/setup_reference_env.sh first")
+    tmp = Path(ns.save or tempfile.mkdtemp(prefix="ff-parity-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", file=sys.stderr)
+    out = []
+    if not ns.no_parity:
+        for side, py in (("today", REF_PY), ("new", NEW_PY)):
+            t = time.perf_counter()
+            run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []))
+            print(f"{side}: parity run {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        ref = pickle.load(open(tmp / "today.pkl", "rb"))
+        new = pickle.load(open(tmp / "new.pkl", "rb"))
+        rep = compare(ref, new)
+    speeds = []
+    for i in range(ns.repeat):
+        order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
+        for side, py in order:
+            p = tmp / f"speed_{side}_{i}.json"
+            run_worker(py, "speed", str(p))
+            speeds.append((side, json.loads(p.read_text())))
+    speeds.sort(key=lambda x: 0 if x[0] == "today" else 1)
+    speeds = [s for pair in zip([s for s in speeds if s[0] == "today"], [s for s in speeds if s[0] == "new"]) for s in pair]
+    if not ns.no_parity:
+        out.append(report(rep, ref, new, speeds))
+    else:
+        out.append(report({"images": [], "videos": [], "acc": {"images": Acc(), "videos": Acc()},
+                           "group": {"ref": "-", "new": "-"}}, {}, {}, speeds))
+    print(f"load average at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The face models on LiteRT (Google's TFLite runtime, `ai-edge-litert`), loaded from this package.
+
+One `Model` is one interpreter: not re-entrant, so calls are serialised by its own lock, and
+each video/live session makes its own (see pipeline.Session). The model files and where they
+come from: models/face_models.json (scripts/vendor_face_models.py re-creates and checks them).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DETECTOR_MODEL = "face_detection_full_range_sparse.tflite"
+LANDMARK_MODEL = "face_landmarks_detector.tflite"
+BLENDSHAPE_MODEL = "face_blendshapes.tflite"
+
+
+def default_threads() -> int:
+    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 2 (1 on a one-core machine).
+    Measured on the 2 shared cores under load (load average 10, benchmarks/bench_parity.py's
+    speed worker, two runs each): live per-frame time median 12.6 / 20.7 ms on two threads
+    against 30.8 / 43.4 ms on one, CPU per frame the same (13.6-14.9 ms); video fps mixed
+    (43 / 30 vs 53 / 23). LiteRT's invoke holds Python's GIL, so the second thread is the
+    only way the mesh model uses a second core. The blendshape model (0.5 ms) uses one."""
+    try:
+        return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
+    except (KeyError, ValueError):
+        return max(1, min(2, os.cpu_count() or 1))
+
+
+class Model:
+    """A .tflite file from models/ with a float32 input or two; run() returns every output."""
+
+    def __init__(self, name: str, threads: int = 0):
+        path = MODELS_DIR / name
+        if not path.exists():
+            raise FileNotFoundError(f"face model {path} is missing from the package (see models/face_models.json)")
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.name = name
+        self._it = Interpreter(model_path=str(path), num_threads=threads or default_threads())
+        self._it.allocate_tensors()
+        self._inputs = [d["index"] for d in self._it.get_input_details()]
+        self.input_shapes = [tuple(int(s) for s in d["shape"]) for d in self._it.get_input_details()]
+        self._outputs = [d["index"] for d in self._it.get_output_details()]
+        self._lock = threading.Lock()
+
+    def run(self, *inputs: np.ndarray) -> List[np.ndarray]:
+        with self._lock:
+            for idx, shape, x in zip(self._inputs, self.input_shapes, inputs):
+                self._it.set_tensor(idx, np.ascontiguousarray(x, dtype=np.float32).reshape(shape))
+            self._it.invoke()
+            return [self._it.get_tensor(i).copy() for i in self._outputs]
