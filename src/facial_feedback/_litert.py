@@ -32,6 +32,18 @@ def default_threads() -> int:
         return max(1, min(2, os.cpu_count() or 1))
 
 
+def stage_threads(requested: int = 0, video: bool = False) -> int:
+    """The threads an interpreter gets: `requested` (AnalyzerConfig.threads) when set, else
+    FACIAL_FEEDBACK_THREADS when set, else 1 for a video file's stages (they already run in
+    parallel: decoding, mesh and detector, emotion; a second XNNPACK thread there only spins
+    against them, docs/benchmarks.md) and default_threads() for photos and live frames."""
+    if requested:
+        return max(1, int(requested))
+    if video and "FACIAL_FEEDBACK_THREADS" not in os.environ:
+        return 1
+    return default_threads()
+
+
 class Model:
     """A .tflite file from models/ with a float32 input or two; run() returns every output."""
 
@@ -42,7 +54,8 @@ class Model:
         from ai_edge_litert.interpreter import Interpreter
 
         self.name = name
-        self._it = Interpreter(model_path=str(path), num_threads=threads or default_threads())
+        self.threads = threads or default_threads()
+        self._it = Interpreter(model_path=str(path), num_threads=self.threads)
         self._it.allocate_tensors()
         self._inputs = [d["index"] for d in self._it.get_input_details()]
         self.input_shapes = [tuple(int(s) for s in d["shape"]) for d in self._it.get_input_details()]

@@ -42,6 +42,12 @@ class AnalyzerConfig:
     # The 52 expression blendshapes of each meshed face (Face.blendshapes, facial_feedback.blendshapes).
     blendshapes: bool = _setting(True, "the 52 expression blendshapes of each face (JSON, API, live page)",
                                  flag="--no-blendshapes")
+    # How the work is spread over CPU threads (the results are the same either way).
+    threads: int = _setting(0, "CPU threads each face model (LiteRT) may use; 0 = automatic: 1 for video files, "
+                            "whose stages already run in parallel, up to 2 for photos and live frames")
+    overlap: bool = _setting(True, "VIDEO/LIVE: overlap the stages of a frame and of consecutive frames in threads "
+                             "(decoding, mesh and detector, emotion); false = one thread, as batch workers run",
+                             flag="--no-overlap")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -62,6 +68,8 @@ class AnalyzerConfig:
         for name in ("emotion_smoothing", "track_memory"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be 0 (automatic) or more, got {self.threads}")
         if self.detect_interval <= 0:
             raise ValueError(f"detect_interval must be more than 0, got {self.detect_interval}")
 

@@ -178,6 +178,8 @@ def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4
 
     Decoding runs in a background thread a few frames ahead (it releases the GIL,
     so it overlaps with inference on the other core); memory stays at `prefetch` frames.
+    prefetch=0 decodes in the calling thread instead, each frame when it is asked for, and
+    tells FFmpeg to decode on that thread too (no thread runs beside the caller).
     Raises VideoError if the file cannot be opened or holds no frame at all. `info`: the
     video's probe_video() when the caller has it already (it is then not probed again).
     """
@@ -187,6 +189,9 @@ def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4
         raise ValueError("every must be >= 1")
     if info is None:
         info = probe_video(path)
+    if prefetch <= 0:
+        yield from _decode_here(path, every, info)
+        return
     q: "queue.Queue" = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
     _END = object()
@@ -242,6 +247,38 @@ def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4
     finally:
         stop.set()
         th.join(timeout=2)
+
+
+def _decode_here(path, every: int, info: VideoInfo) -> Iterator[tuple]:
+    """iter_frames without the decoding thread (and without FFmpeg's frame threads)."""
+    import cv2
+
+    prop = getattr(cv2, "CAP_PROP_N_THREADS", None)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [prop, 1]) if prop is not None else None
+    if cap is None or not cap.isOpened():
+        cap = cv2.VideoCapture(str(path))
+    i = n = 0
+    try:
+        while True:
+            try:
+                if i % every == 0:
+                    ok, bgr = cap.read()
+                else:
+                    ok, bgr = cap.grab(), None
+            except Exception as e:
+                raise VideoError(f"decoding failed: {e}") from e
+            if not ok:
+                break
+            if bgr is not None:
+                pos = cap.get(cv2.CAP_PROP_POS_MSEC)
+                t = pos / 1000.0 if pos and pos > 0 else i / info.fps
+                n += 1
+                yield i, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            i += 1
+        if n == 0:
+            raise VideoError("no decodable frames (zero-frame or corrupt video)")
+    finally:
+        cap.release()
 
 
 def is_image_path(p: Union[str, os.PathLike]) -> bool:

@@ -230,6 +230,7 @@ class FaceMesher:
 
     def __init__(self, min_score: float = MIN_PRESENCE, refine: int = 1, threads: int = 0):
         self._mesh = _MeshModel(threads)
+        self._threads = threads
         self.min_score = min_score
         self.refine = refine   # extra passes from the mesh's own ROI (0: the detector's ROI only)
         self._det = None
@@ -241,7 +242,7 @@ class FaceMesher:
             if self._det is None:
                 from .detection import FaceDetector
 
-                self._det = FaceDetector()
+                self._det = FaceDetector(threads=self._threads)
             return self._det
 
     def close(self) -> None:

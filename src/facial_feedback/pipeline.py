@@ -45,8 +45,8 @@ class Analyzer:
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig(),
                  emotion_manifest: Union[str, os.PathLike] = DEFAULT_MANIFEST):
         self.config = config
-        self.detector = FaceDetector(DetectorConfig(min_score=config.min_face_score))
-        self.mesher = FaceMesher()
+        self.detector = FaceDetector(DetectorConfig(min_score=config.min_face_score), config.threads)
+        self.mesher = FaceMesher(threads=config.threads)
         self.emotion = EmotionModel(emotion_manifest)
         self.blendshapes = BlendshapeModel() if config.blendshapes else None
 
@@ -95,19 +95,22 @@ class Analyzer:
         return FrameResult(w, h, (Face(box=Box(0, 0, w, h), emotion=emo),))
 
     # ---- VIDEO / LIVE modes --------------------------------------------------------
-    def video_session(self) -> "Session":
-        return Session(self)
+    def video_session(self, config: Optional[AnalyzerConfig] = None) -> "Session":
+        return Session(self, config, mode="video")
 
-    def live_session(self, signals: Optional[bool] = None) -> "Session":
+    def live_session(self, signals: Optional[bool] = None, *, detector=None, mesher=None) -> "Session":
+        """A LIVE session; `detector` / `mesher`: shared stateless models to use (see Session)."""
         cfg = self.config if signals is None else replace(self.config, signals=signals)
-        return Session(self, cfg)
+        return Session(self, cfg, detector=detector, mesher=mesher)
 
     def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
-                      progress: Optional[Callable[[int, int], None]] = None) -> "VideoStream":
+                      progress: Optional[Callable[[int, int], None]] = None,
+                      overlap: Optional[bool] = None) -> "VideoStream":
         """One FrameResult per analysed frame, in order, streaming (constant memory): iterate the
         returned VideoStream. After the last frame, its `final_events` hold the signal episodes
-        the session ended there (an eye closure still going on), and `summary` the signals' totals."""
-        return VideoStream(self, path, every=every, progress=progress)
+        the session ended there (an eye closure still going on), and `summary` the signals' totals.
+        overlap: see VideoStream (default: the config's)."""
+        return VideoStream(self, path, every=every, progress=progress, overlap=overlap)
 
 
 class VideoStream:
@@ -115,15 +118,23 @@ class VideoStream:
 
     Iterating yields FrameResults; `frames()` yields (rgb, FrameResult) for writers that draw.
     The video is probed once (`info`); its session is closed at the end, or when the stream is
-    closed or dropped part-way."""
+    closed or dropped part-way.
+
+    overlap (default: AnalyzerConfig.overlap): True runs decoding, locating (mesh, detector) and
+    describing (emotion, signals) in overlapping threads, each face model on one thread; False
+    runs everything in the calling thread, one frame after another, each face model on one
+    thread too, so N such streams in N processes use N cores (batch workers). The results are
+    the same either way."""
 
     def __init__(self, analyzer: "Analyzer", path: Union[str, os.PathLike], every: int = 1,
-                 progress: Optional[Callable[[int, int], None]] = None):
+                 progress: Optional[Callable[[int, int], None]] = None, overlap: Optional[bool] = None):
         self.analyzer, self.path, self.every, self.progress = analyzer, path, every, progress
+        self.overlap = analyzer.config.overlap if overlap is None else bool(overlap)
         self._info: Optional[VideoInfo] = None
         self._gen: Optional[Iterator[Tuple[np.ndarray, FrameResult]]] = None
         self.final_events: Tuple["Event", ...] = ()  # episodes still open at the last frame, ended there
         self.summary: Optional[dict] = None          # the signals' totals per track, at the end
+        self.session: Optional["Session"] = None      # the video's session, while the stream runs
 
     @property
     def info(self) -> VideoInfo:
@@ -152,13 +163,19 @@ class VideoStream:
 
     def _run(self) -> Iterator[Tuple[np.ndarray, FrameResult]]:
         info = self.info
-        with self.analyzer.video_session() as session:
-            for rgb, fr in session.process_stream(iter_frames(self.path, every=self.every, info=info)):
+        cfg = self.analyzer.config
+        if cfg.overlap != self.overlap:
+            cfg = replace(cfg, overlap=self.overlap)
+        with self.analyzer.video_session(cfg) as session:
+            self.session = session
+            frames = iter_frames(self.path, every=self.every, info=info, prefetch=4 if self.overlap else 0)
+            for rgb, fr in session.process_stream(frames):
                 if self.progress is not None:
                     self.progress(fr.index + 1, info.frame_count)
                 yield rgb, fr
             self.final_events = session.finish()
             self.summary = session.signals.summary() if session.signals is not None else None
+        self.session = None
 
 
 def _ms(**secs: float) -> Dict[str, float]:
@@ -242,24 +259,76 @@ class _Located:
     wait_ms: Optional[float] = None
 
 
-class Session:
-    """State over time for one video or one live client (VIDEO / LIVE mode)."""
+class _Side:
+    """A session's helper thread: runs one call while the session's own thread does other work
+    (LiteRT's invoke and ONNX Runtime's run release the GIL, so the two run on two cores)."""
 
-    def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None):
+    def __init__(self):
+        import queue
+        import threading
+
+        self._q: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._th = threading.Thread(target=self._loop, name="ff-session-side", daemon=True)
+        self._th.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            fut, fn, args = item
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn(*args))
+                except BaseException as e:  # handed to whoever waits for the result
+                    fut.set_exception(e)
+
+    def submit(self, fn: Callable, *args):
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        self._q.put((fut, fn, args))
+        return fut
+
+    def close(self) -> None:
+        self._q.put(None)
+
+
+class Session:
+    """State over time for one video or one live client (VIDEO / LIVE mode).
+
+    detector / mesher: stateless models to use instead of the session's own (made on first use),
+    e.g. pooled ones shared by many live clients (web/live.py): a FaceDetector (or anything with
+    its `passes` and `detect_pass`) for the periodic detector passes, a FaceMesher (or anything
+    with its `mesh_face`) for faces too small for the tracking mesh. The session does not close
+    what it was given. mode: "video" (a file: each face model on one thread, as the stages of
+    process_stream run in parallel) or "live" (one frame at a time, up to 2 threads a model);
+    AnalyzerConfig.threads overrides both."""
+
+    def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None, *,
+                 detector=None, mesher=None, mode: str = "live"):
+        from ._litert import stage_threads
+
+        if mode not in ("video", "live"):
+            raise ValueError(f"mode must be 'video' or 'live', got {mode!r}")
         self.analyzer = analyzer
         self.config = config or analyzer.config
+        self.mode = mode
+        self.threads = stage_threads(self.config.threads, video=mode == "video")
         # The tracking mesh re-runs its detector on EVERY frame while it follows fewer faces
         # than its capacity, so capacity starts at 1 and grows when the periodic detector
         # run sees more faces than are tracked (up to config.max_faces).
         self._capacity = 1
-        self.mesh = MeshTracker(max_faces=1, min_score=self.config.min_face_score)
+        self.mesh = MeshTracker(max_faces=1, min_score=self.config.min_face_score, threads=self.threads)
         self.tracker = Tracker(self.config.track_memory)
         self._last_t: Optional[float] = None
         self._last_detect: float = -1e9
         self._small: List[Box] = []  # faces followed by crop meshing (see process)
         self._pass = 0                 # next detector pass (see process)
-        self._detector: Optional[FaceDetector] = None
-        self._mesher: Optional[FaceMesher] = None
+        self._detector = detector
+        self._mesher = mesher
+        self._owned: List = []         # the models this session made (and closes)
+        self._side: Optional[_Side] = None
         self._index = 0
         self._final: Optional[Tuple["Event", ...]] = None
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
@@ -273,13 +342,23 @@ class Session:
     # every live client). Made on first use: most videos never need the crop mesher.
     def _own_detector(self) -> FaceDetector:
         if self._detector is None:
-            self._detector = FaceDetector(self.analyzer.detector.config)
+            self._detector = FaceDetector(self.analyzer.detector.config, self.threads)
+            self._owned.append(self._detector)
         return self._detector
 
     def _crop_mesher(self) -> FaceMesher:
         if self._mesher is None:
-            self._mesher = FaceMesher()
+            self._mesher = FaceMesher(threads=self.threads)
+            self._owned.append(self._mesher)
         return self._mesher
+
+    def _helper(self) -> Optional[_Side]:
+        """The helper thread (made on first use), or None when the config says one thread."""
+        if not self.config.overlap:
+            return None
+        if self._side is None:
+            self._side = _Side()
+        return self._side
 
     def finish(self) -> Tuple["Event", ...]:
         """End the signal episodes still open at the last frame (an eye closure, a look-away)
@@ -291,10 +370,13 @@ class Session:
     def close(self) -> None:
         self.finish()
         self.mesh.close()
-        for g in (self._detector, self._mesher):
-            if g is not None:
-                g.close()
+        for g in self._owned:
+            g.close()
+        self._owned = []
         self._detector = self._mesher = None
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
     def __enter__(self) -> "Session":
         return self
@@ -306,17 +388,27 @@ class Session:
                 index: Optional[int] = None) -> FrameResult:
         """Analyse the next frame. Timestamps must increase; None means 'now' on a monotonic clock."""
         rgb = load_image(frame) if not isinstance(frame, np.ndarray) else frame
-        return self._describe(self._locate(rgb, timestamp, index))
+        return self._describe(self._locate(rgb, timestamp, index), side=True)
 
     def process_stream(self, frames: Iterable[tuple]) -> Iterator[Tuple[np.ndarray, FrameResult]]:
         """Analyse (index, timestamp, rgb) frames from a file, yielding (rgb, FrameResult) in order.
 
         Two stages overlap: while a worker thread classifies the emotions and updates the signals
-        of frame t, this thread already meshes and tracks frame t+1 (MediaPipe and ONNX Runtime
+        of frame t, this thread already meshes and tracks frame t+1 (LiteRT and ONNX Runtime
         both release the GIL). Each stage owns its state, so results equal process() frame by frame.
+        With config.overlap off, both stages run here, one frame after the other.
         """
         import queue
         import threading
+
+        if not self.config.overlap:
+            t_prev = time.perf_counter()
+            for i, t, rgb in frames:
+                loc = self._locate(rgb, t, i)
+                loc.wait_ms = (loc.t0 - t_prev) * 1000.0  # decoding, in this thread
+                yield rgb, self._describe(loc)
+                t_prev = time.perf_counter()
+            return
 
         todo: "queue.Queue" = queue.Queue(maxsize=2)
         done: "queue.Queue" = queue.Queue(maxsize=4)
@@ -379,6 +471,15 @@ class Session:
         if index is None:
             index = self._index
         self._index = index + 1
+        # The full-range detector runs now and then (below). A pass due by the clock does not
+        # depend on this frame's meshes, so it runs on the helper thread while the mesh runs here.
+        passes = self._own_detector().passes(*rgb.shape[:2])
+        due = timestamp - self._last_detect >= self.config.detect_interval / len(passes)
+        early, early_which = None, None
+        side = self._helper() if due else None
+        if side is not None:
+            early_which = passes[self._pass % len(passes)]
+            early = side.submit(self._own_detector().detect_pass, rgb, early_which)
         meshes = self.mesh.process(rgb)
         boxes = [Box.from_points(lm) for lm in meshes]
         # Faces too small for the tracking graph's short-range detector are meshed from a crop
@@ -399,13 +500,15 @@ class Session:
         # refreshes each track's detection score. Its passes (whole frame, then the tiles for
         # small faces) are spread evenly over detect_interval, one at a time, so no frame
         # pays for a whole search (a live client would see that as a stall).
-        passes = self._own_detector().passes(*rgb.shape[:2])
         new_track = any(tr.score is None for tr in tracks)
-        if new_track or timestamp - self._last_detect >= self.config.detect_interval / len(passes):
+        if new_track or due:
             self._last_detect = timestamp
             which = None if new_track else passes[self._pass % len(passes)]
             self._pass = 0 if new_track else self._pass + 1
-            dets = nms(self._own_detector().detect_pass(rgb, which))
+            raw = early.result() if early is not None else None  # (waited for even when not used)
+            if raw is None or which != early_which:
+                raw = self._own_detector().detect_pass(rgb, which)
+            dets = nms(raw)
             for tr in tracks:
                 best = max(dets, key=lambda d: d.box.iou(tr.box), default=None)
                 if best is not None and best.box.iou(tr.box) > 0.2:
@@ -428,31 +531,51 @@ class Session:
         return _Located(rgb, timestamp, index, dt, meshes, boxes, tracks,
                         [tr.score for tr in tracks], t0, t1, t2)
 
-    def _describe(self, loc: "_Located") -> FrameResult:
-        """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state."""
+    def _describe(self, loc: "_Located", side: bool = False) -> FrameResult:
+        """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state.
+        side: classify the emotions on the helper thread meanwhile (one frame at a time, as live
+        frames come: the emotion model and the blendshapes, pose and geometry run on two cores)."""
         t2 = time.perf_counter()
-        emotions = self.analyzer.emotion.predict(loc.rgb, [(lm, b) for lm, b in zip(loc.meshes, loc.boxes)])
+        pairs = [(lm, b) for lm, b in zip(loc.meshes, loc.boxes)]
+        helper = self._helper() if side and pairs else None
+        pending = helper.submit(self.analyzer.emotion.predict, loc.rgb, pairs) if helper is not None else None
+        if pending is None:
+            emotions = self.analyzer.emotion.predict(loc.rgb, pairs)
+        t_emo = time.perf_counter()
+        # what does not need the emotions: per face its pose, blendshapes and geometric signals
+        poses = [head_pose(lm) for lm in loc.meshes]
+        shapes = [self.analyzer.face_blendshapes(lm) for lm in loc.meshes]
+        t_geo = time.perf_counter()
+        geometry = None
+        if self.config.signals and loc.meshes:
+            from .signals import face_signals
+
+            geometry = [face_signals(lm, pose) for lm, pose in zip(loc.meshes, poses)]
+        t_wait = time.perf_counter()
+        if pending is not None:
+            emotions = pending.result()
         t3 = time.perf_counter()
         tau = self.config.emotion_smoothing
         faces = []
-        for lm, box, tr, score, emo in zip(loc.meshes, loc.boxes, loc.tracks, loc.scores, emotions):
+        for k, (lm, box, tr, score, emo) in enumerate(zip(loc.meshes, loc.boxes, loc.tracks, loc.scores, emotions)):
             p = emo.probs
             if tau > 0 and tr.probs is not None:
                 a = 1.0 - math.exp(-max(loc.dt, 0.0) / tau)
                 p = tr.probs + a * (p - tr.probs)
             tr.probs = p
-            faces.append(Face(box=box, score=score, landmarks=lm, pose=head_pose(lm),
-                              emotion=Emotion.from_probs(p), track_id=tr.id,
-                              blendshapes=self.analyzer.face_blendshapes(lm)))
+            faces.append(Face(box=box, score=score, landmarks=lm, pose=poses[k],
+                              emotion=Emotion.from_probs(p), track_id=tr.id, blendshapes=shapes[k],
+                              signals=geometry[k] if geometry is not None else None))
         faces.sort(key=lambda f: f.track_id)
         t4 = time.perf_counter()
-        faces = _with_signals(faces, self.config.signals)
         fr = FrameResult(loc.rgb.shape[1], loc.rgb.shape[0], tuple(faces), index=loc.index, timestamp=loc.timestamp)
         if self.signals is not None:
             fr = replace(fr, session=self.signals.update(fr))
         t5 = time.perf_counter()
-        timings = _ms(mesh=loc.t1 - loc.t0, detect=loc.t2 - loc.t1, emotion=t3 - t2, other=t4 - t3,
-                      signals=t5 - t4)
+        # emotion: the model's call, or (on the helper thread) the time still waited for it after
+        # the rest; other: pose, blendshapes, smoothing, result objects; signals: geometry + session
+        timings = _ms(mesh=loc.t1 - loc.t0, detect=loc.t2 - loc.t1, emotion=(t_emo - t2) + (t3 - t_wait),
+                      other=(t_geo - t_emo) + (t4 - t3), signals=(t_wait - t_geo) + (t5 - t4))
         timings["total"] = round(sum(timings.values()), 3)  # work done, whichever thread did it
         if loc.wait_ms is not None:
             timings = {"decode_wait": round(loc.wait_ms, 3), **timings}

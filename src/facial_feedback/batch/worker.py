@@ -28,7 +28,8 @@ THREAD_ENV = {
 def single_threaded() -> None:
     """One thread per library in this process: BLAS/OpenMP via the environment, OpenCV via
     setNumThreads(1). ONNX Runtime already runs with intra_op_num_threads=1
-    (facial_feedback.emotion) and MediaPipe's XNNPACK delegate uses one thread on desktop."""
+    (facial_feedback.emotion); the LiteRT face models and the video loop are made one-threaded
+    by the Worker's config (worker_config)."""
     for k, v in THREAD_ENV.items():
         os.environ[k] = v
     import cv2
@@ -117,16 +118,27 @@ def _signal_columns(session: Optional[dict], row: dict) -> None:
     row["look_aways"] = sum(int(t.get("look_aways") or 0) for t in tracks)
 
 
+def worker_config(config=None):
+    """The AnalyzerConfig a worker runs: the user's settings, with each LiteRT interpreter on one
+    thread and the video loop's stages in the worker's own thread (overlap off), so that N
+    workers keep N cores busy and never more. The results are the same as with overlap."""
+    from dataclasses import replace
+
+    from ..pipeline import AnalyzerConfig
+
+    return replace(config if config is not None else AnalyzerConfig(), threads=1, overlap=False)
+
+
 class Worker:
     """Holds the loaded models; `run` analyses one input into a temporary folder."""
 
     def __init__(self, every: int = 1, annotate: bool = False, config=None):
-        from ..pipeline import Analyzer, AnalyzerConfig
+        from ..pipeline import Analyzer
 
         single_threaded()
         self.every = every
         self.annotate = annotate
-        self.analyzer = Analyzer(config if config is not None else AnalyzerConfig())
+        self.analyzer = Analyzer(worker_config(config))
         self.name = worker_name()
 
     def close(self) -> None:

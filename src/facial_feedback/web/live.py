@@ -241,16 +241,10 @@ def _pools(analyzer):
 
 
 def _new_session(analyzer):
-    try:
-        session = analyzer.live_session(signals=True)
-    except TypeError:  # a core without signals
-        session = analyzer.live_session()
-    # Share the stateless graphs between live sessions; each keeps its own tracking mesh
-    # (VIDEO mode: per-client state). Session makes its own on first use when these are unset.
-    if hasattr(session, "_detector") and hasattr(session, "_mesher"):
-        det_pool, mesh_pool = _pools(analyzer)
-        session._detector, session._mesher = _PooledDetector(det_pool), _PooledMesher(mesh_pool)
-    return session
+    # Share the stateless models between live sessions; each keeps its own tracking mesh
+    # (per-client state).
+    det_pool, mesh_pool = _pools(analyzer)
+    return analyzer.live_session(signals=True, detector=_PooledDetector(det_pool), mesher=_PooledMesher(mesh_pool))
 
 
 @sock.route("/ws/live", bp=bp)
