@@ -158,6 +158,107 @@ def work_speed(out_path: str) -> None:
                    "loadavg": os.getloadavg()[0]}, f)
 
 
+# Stages timed by work_stages: (module, attribute path, name); those a side lacks are skipped.
+STAGES = (
+    ("facial_feedback.landmarks", "MeshTracker.process", "tracking mesh (crop, model, ROI)"),
+    ("facial_feedback.landmarks", "crop_roi", "  of which: ROI crop"),
+    ("facial_feedback._litert", "Model.run", None),   # split by model file below
+    ("facial_feedback.detection", "FaceDetector.detect_pass", "detector passes"),
+    ("facial_feedback.emotion", "EmotionModel.predict", "emotion (crop + ONNX, 2 views)"),
+    ("facial_feedback.blendshapes", "BlendshapeModel.predict", "blendshapes (52)"),
+    ("facial_feedback.pipeline", "head_pose", "head pose"),
+    ("facial_feedback.signals", "face_signals", "signals: per-face geometry"),
+    ("facial_feedback.signals", "SignalSession.update", "signals: events and states"),
+)
+
+
+def work_stages(out_path: str) -> None:
+    """CPU per frame of each stage: Session.process frame by frame on the decoded frames of
+    SPEED_VIDEO (VIDEO mode, one thread of ours: overlap off), each stage's process CPU time
+    (every thread of the process, so MediaPipe's own graph threads count) around its calls."""
+    import importlib
+
+    from facial_feedback.io import iter_frames
+    from facial_feedback.pipeline import Analyzer, AnalyzerConfig
+
+    cpu, wall, calls = {}, {}, {}
+
+    def wrap(owner, attr, name):
+        f = getattr(owner, attr)
+
+        def timed(*a, **kw):
+            key = name if name is not None else "model " + a[0].name
+            c, t = time.process_time(), time.perf_counter()
+            try:
+                return f(*a, **kw)
+            finally:
+                cpu[key] = cpu.get(key, 0.0) + time.process_time() - c
+                wall[key] = wall.get(key, 0.0) + time.perf_counter() - t
+                calls[key] = calls.get(key, 0) + 1
+        setattr(owner, attr, timed)
+
+    for mod, path, name in STAGES:
+        try:
+            owner = importlib.import_module(mod)
+        except ImportError:
+            continue
+        *outer, attr = path.split(".")
+        for o in outer:
+            owner = getattr(owner, o, None)
+        if owner is not None and hasattr(owner, attr):
+            wrap(owner, attr, name)
+    fields = getattr(AnalyzerConfig, "__dataclass_fields__", {})
+    a = Analyzer(AnalyzerConfig(overlap=False) if "overlap" in fields else AnalyzerConfig())
+    frames = list(iter_frames(SPEED_VIDEO))
+    s = a.video_session()
+    warm = 20
+    for i, t, rgb in frames[:warm]:
+        s.process(rgb, t, i)
+    cpu.clear(), wall.clear(), calls.clear()
+    c0, t0 = time.process_time(), time.perf_counter()
+    for i, t, rgb in frames[warm:]:
+        s.process(rgb, t, i)
+    n = len(frames) - warm
+    res = {"frames": n, "cpu_total": (time.process_time() - c0) * 1000 / n,
+           "wall_total": (time.perf_counter() - t0) * 1000 / n,
+           "stages": {k: {"cpu": cpu[k] * 1000 / n, "wall": wall[k] * 1000 / n, "calls": calls[k] / n} for k in cpu},
+           "loadavg": os.getloadavg()[0]}
+    s.close()
+    with open(out_path, "w") as f:
+        json.dump(res, f)
+
+
+def stages_report(runs) -> str:
+    """runs: [(side, result)]; medians over the runs of each side."""
+    by = {side: [r for sd, r in runs if sd == side] for side in ("today", "new")}
+    names = []
+    for _, r in runs:
+        names += [k for k in r["stages"] if k not in names]
+    order = [n for _, _, n in STAGES if n] + sorted(n for n in names if n.startswith("model "))
+    names = [n for n in order if n in names] + [n for n in names if n not in order]
+
+    def med(side, key, field="cpu"):
+        v = [r["stages"][key][field] for r in by[side] if key in r["stages"]]
+        return statistics.median(v) if v else None
+
+    def cell(x):
+        return "-" if x is None else f"{x:.2f}"
+
+    L = ["| stage (VIDEO mode, 1 face, frame by frame) | today CPU ms/frame | new CPU ms/frame | new calls/frame |",
+         "| --- | --- | --- | --- |"]
+    for n in names:
+        calls = [r["stages"][n]["calls"] for r in by["new"] if n in r["stages"]]
+        L.append(f"| {n} | {cell(med('today', n))} | {cell(med('new', n))} | "
+                 f"{cell(statistics.median(calls)) if calls else '-'} |")
+    tot = {side: statistics.median(r["cpu_total"] for r in by[side]) for side in by if by[side]}
+    wal = {side: statistics.median(r["wall_total"] for r in by[side]) for side in by if by[side]}
+    L.append(f"| **whole frame (process CPU)** | {tot.get('today', 0):.2f} | {tot.get('new', 0):.2f} | |")
+    L.append(f"| whole frame (wall, one frame at a time) | {wal.get('today', 0):.2f} | {wal.get('new', 0):.2f} | |")
+    loads = ", ".join(f"{r['loadavg']:.1f}" for _, r in runs)
+    return "\n".join(["", "### Stage by stage (CPU per frame, medians of the runs)", "", *L, "",
+                      f"Load average at the end of each run: {loads}."])
+
+
 # ---------------------------------------------------------------- comparison side
 def run_worker(py: Path, mode: str, out: str, *extra: str) -> None:
     env = dict(os.environ, PYTHONPATH="")
@@ -317,12 +418,16 @@ def main() -> int:
     ap.add_argument("--sfew", action="store_true", help="also count faces found on the 859 SFEW Train stills")
     ap.add_argument("--repeat", type=int, default=3, help="speed runs per side (0: none)")
     ap.add_argument("--no-parity", action="store_true", help="speed only")
+    ap.add_argument("--stages", type=int, default=0, metavar="N",
+                    help="also time each stage frame by frame (CPU per frame), N runs per side")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
     ns, extra = ap.parse_known_args()
     if ns.worker:
         mode, out = ns.worker
         if mode == "parity":
             work_parity(out, ns.sfew or "--sfew" in extra)
+        elif mode == "stages":
+            work_stages(out)
         else:
             work_speed(out)
         return 0
@@ -349,11 +454,20 @@ def main() -> int:
             speeds.append((side, json.loads(p.read_text())))
     speeds.sort(key=lambda x: 0 if x[0] == "today" else 1)
     speeds = [s for pair in zip([s for s in speeds if s[0] == "today"], [s for s in speeds if s[0] == "new"]) for s in pair]
+    stage_runs = []
+    for i in range(ns.stages):
+        order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
+        for side, py in order:
+            p = tmp / f"stages_{side}_{i}.json"
+            run_worker(py, "stages", str(p))
+            stage_runs.append((side, json.loads(p.read_text())))
     if not ns.no_parity:
         out.append(report(rep, ref, new, speeds))
     else:
         out.append(report({"images": [], "videos": [], "acc": {"images": Acc(), "videos": Acc()},
                            "group": {"ref": "-", "new": "-"}}, {}, {}, speeds))
+    if stage_runs:
+        out.append(stages_report(stage_runs))
     print(f"load average at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print("\n".join(out))
     return 0

@@ -105,12 +105,12 @@ class Analyzer:
 
     def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
                       progress: Optional[Callable[[int, int], None]] = None,
-                      overlap: Optional[bool] = None) -> "VideoStream":
+                      overlap: Optional[bool] = None, blendshapes: Optional[bool] = None) -> "VideoStream":
         """One FrameResult per analysed frame, in order, streaming (constant memory): iterate the
         returned VideoStream. After the last frame, its `final_events` hold the signal episodes
         the session ended there (an eye closure still going on), and `summary` the signals' totals.
-        overlap: see VideoStream (default: the config's)."""
-        return VideoStream(self, path, every=every, progress=progress, overlap=overlap)
+        overlap, blendshapes: see VideoStream (default: the config's)."""
+        return VideoStream(self, path, every=every, progress=progress, overlap=overlap, blendshapes=blendshapes)
 
 
 class VideoStream:
@@ -124,12 +124,17 @@ class VideoStream:
     describing (emotion, signals) in overlapping threads, each face model on one thread; False
     runs everything in the calling thread, one frame after another, each face model on one
     thread too, so N such streams in N processes use N cores (batch workers). The results are
-    the same either way."""
+    the same either way.
+
+    blendshapes=False skips the blendshape model (Face.blendshapes None) for a caller that
+    writes no blendshapes (a CSV without their columns); default: the config's."""
 
     def __init__(self, analyzer: "Analyzer", path: Union[str, os.PathLike], every: int = 1,
-                 progress: Optional[Callable[[int, int], None]] = None, overlap: Optional[bool] = None):
+                 progress: Optional[Callable[[int, int], None]] = None, overlap: Optional[bool] = None,
+                 blendshapes: Optional[bool] = None):
         self.analyzer, self.path, self.every, self.progress = analyzer, path, every, progress
         self.overlap = analyzer.config.overlap if overlap is None else bool(overlap)
+        self.blendshapes = analyzer.config.blendshapes if blendshapes is None else bool(blendshapes)
         self._info: Optional[VideoInfo] = None
         self._gen: Optional[Iterator[Tuple[np.ndarray, FrameResult]]] = None
         self.final_events: Tuple["Event", ...] = ()  # episodes still open at the last frame, ended there
@@ -164,8 +169,8 @@ class VideoStream:
     def _run(self) -> Iterator[Tuple[np.ndarray, FrameResult]]:
         info = self.info
         cfg = self.analyzer.config
-        if cfg.overlap != self.overlap:
-            cfg = replace(cfg, overlap=self.overlap)
+        if (cfg.overlap, cfg.blendshapes) != (self.overlap, self.blendshapes):
+            cfg = replace(cfg, overlap=self.overlap, blendshapes=self.blendshapes)
         with self.analyzer.video_session(cfg) as session:
             self.session = session
             frames = iter_frames(self.path, every=self.every, info=info, prefetch=4 if self.overlap else 0)
@@ -329,6 +334,7 @@ class Session:
         self._mesher = mesher
         self._owned: List = []         # the models this session made (and closes)
         self._side: Optional[_Side] = None
+        self._pass_cache: Optional[tuple] = None
         self._index = 0
         self._final: Optional[Tuple["Event", ...]] = None
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
@@ -351,6 +357,19 @@ class Session:
             self._mesher = FaceMesher(threads=self.threads)
             self._owned.append(self._mesher)
         return self._mesher
+
+    def _passes(self, height: int, width: int) -> list:
+        """The detector's passes for frames this size, without a tile that all but repeats the
+        next one (a 640 px frame gets tiles at x = 0, 249 and 256 for 384 px tiles and 35%
+        overlap: the one at 249 adds 7 px to what 0 and 256 cover, and costs a detector run)."""
+        if self._pass_cache is None or self._pass_cache[0] != (height, width):
+            passes = self._own_detector().passes(height, width)
+            near = 0.05 * self.analyzer.detector.config.tile
+            kept = [p for k, p in enumerate(passes)
+                    if not (isinstance(p, tuple) and any(isinstance(q, tuple) and abs(q[0] - p[0]) <= near
+                                                         and abs(q[1] - p[1]) <= near for q in passes[k + 1:]))]
+            self._pass_cache = ((height, width), kept)
+        return self._pass_cache[1]
 
     def _helper(self) -> Optional[_Side]:
         """The helper thread (made on first use), or None when the config says one thread."""
@@ -473,7 +492,7 @@ class Session:
         self._index = index + 1
         # The full-range detector runs now and then (below). A pass due by the clock does not
         # depend on this frame's meshes, so it runs on the helper thread while the mesh runs here.
-        passes = self._own_detector().passes(*rgb.shape[:2])
+        passes = self._passes(rgb.shape[0], rgb.shape[1])
         due = timestamp - self._last_detect >= self.config.detect_interval / len(passes)
         early, early_which = None, None
         side = self._helper() if due else None
@@ -544,7 +563,7 @@ class Session:
         t_emo = time.perf_counter()
         # what does not need the emotions: per face its pose, blendshapes and geometric signals
         poses = [head_pose(lm) for lm in loc.meshes]
-        shapes = [self.analyzer.face_blendshapes(lm) for lm in loc.meshes]
+        shapes = [self.analyzer.face_blendshapes(lm) if self.config.blendshapes else None for lm in loc.meshes]
         t_geo = time.perf_counter()
         geometry = None
         if self.config.signals and loc.meshes:

@@ -170,7 +170,9 @@ def write_video_outputs(analyzer, path: PathLike, csv_path: Optional[PathLike] =
     events (events_path) and the states once a second (states_path) as CSV
     (facial_feedback.signals.export). Returns a summary. Raises VideoError for unusable input,
     before any file is made; outputs appear only when the whole video is done (see the module doc)."""
-    stream = analyzer.analyze_video(path, every=every, progress=progress)
+    # the blendshape model runs only when something here reads its output (JSON, CSV columns, on_frame)
+    needed = blendshapes or json_path is not None or on_frame is not None
+    stream = analyzer.analyze_video(path, every=every, progress=progress, blendshapes=None if needed else False)
     info = stream.info
     summary = VideoSummary(str(path), info=info)
     out = _Outputs()
