@@ -1,7 +1,8 @@
 """The face models on LiteRT (Google's TFLite runtime, `ai-edge-litert`), loaded from this package.
 
 One `Model` is one interpreter: not re-entrant, so calls are serialised by its own lock, and
-each video/live session makes its own (see pipeline.Session). The model files and where they
+each video/live session makes its own (see pipeline.Session). `invoke` releases Python's GIL,
+so models in different threads run in parallel. The model files and where they
 come from: models/face_models.json (scripts/vendor_face_models.py re-creates and checks them).
 """
 from __future__ import annotations
@@ -20,12 +21,13 @@ BLENDSHAPE_MODEL = "face_blendshapes.tflite"
 
 
 def default_threads() -> int:
-    """CPU threads per interpreter: FACIAL_FEEDBACK_THREADS, else 2 (1 on a one-core machine).
-    Measured on the 2 shared cores under load (load average 10, benchmarks/bench_parity.py's
-    speed worker, two runs each): live per-frame time median 12.6 / 20.7 ms on two threads
-    against 30.8 / 43.4 ms on one, CPU per frame the same (13.6-14.9 ms); video fps mixed
-    (43 / 30 vs 53 / 23). LiteRT's invoke holds Python's GIL, so the second thread is the
-    only way the mesh model uses a second core. The blendshape model (0.5 ms) uses one."""
+    """CPU threads per interpreter for photos and live frames: FACIAL_FEEDBACK_THREADS, else 2
+    (1 on a one-core machine). On the 2 shared cores (load average 10, bench_parity.py's speed
+    worker) a live frame took 12.6 / 20.7 ms (median) with two threads against 30.8 / 43.4 ms
+    with one. LiteRT's invoke releases the GIL (docs/benchmarks.md, "Where the time goes"), so a
+    second XNNPACK thread only shortens one call; it spins while it waits, which costs CPU
+    (the mesh model: 7.8 ms of CPU a call on two threads against 5.7 on one), so video files,
+    whose stages already keep the cores busy, run each model on one (stage_threads)."""
     try:
         return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
     except (KeyError, ValueError):
