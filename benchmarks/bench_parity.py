@@ -113,16 +113,16 @@ def work_parity(out_path: str, sfew: bool) -> None:
         pickle.dump(res, f)
 
 
-def work_speed(out_path: str) -> None:
+def work_speed(out_path: str, blendshapes: bool = True) -> None:
     import resource
 
     import cv2
 
     from facial_feedback.io import iter_frames
-    from facial_feedback.pipeline import Analyzer
+    from facial_feedback.pipeline import Analyzer, AnalyzerConfig
 
     t0 = time.perf_counter()
-    a = Analyzer()
+    a = Analyzer() if blendshapes else Analyzer(AnalyzerConfig(blendshapes=False))
     load = time.perf_counter() - t0
     stages, n = {}, 0
     t0 = time.perf_counter()
@@ -399,16 +399,25 @@ def report(rep, ref, new, speeds) -> str:
         L += ["", "### Speed and memory (alternating runs, fresh process each)", "",
               "| run | side | video fps | video ms/frame by stage | live median ms | live p90 ms | live CPU ms/frame | peak RSS MB (video / +live) | load avg |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        names = list(dict.fromkeys(sd for sd, _ in speeds))
         for i, (side, s) in enumerate(speeds):
             st = ", ".join(f"{k} {v:.2f}" for k, v in s["stages"].items())
-            L.append(f"| {i // 2 + 1} | {side} | {s['fps']:.1f} | {st} | {s['live_median_ms']:.2f} | "
+            L.append(f"| {i // len(names) + 1} | {side} | {s['fps']:.1f} | {st} | {s['live_median_ms']:.2f} | "
                      f"{s['live_p90_ms']:.2f} | {s['live_cpu_ms']:.2f} | {s['maxrss_mb']:.0f} / {s['maxrss_live_mb']:.0f} | {s['loadavg']:.1f} |")
-        by = {side: [s for sd, s in speeds if sd == side] for side in ("today", "new")}
+        by = {side: [s for sd, s in speeds if sd == side] for side in names}
         med = lambda side, k: statistics.median(s[k] for s in by[side])  # noqa: E731
-        L += ["", f"Ratios new/today (medians of the runs): video fps x{med('new', 'fps') / med('today', 'fps'):.2f}, "
-              f"live per-frame time x{med('new', 'live_median_ms') / med('today', 'live_median_ms'):.2f} "
-              f"(CPU x{med('new', 'live_cpu_ms') / med('today', 'live_cpu_ms'):.2f}), "
-              f"peak RSS x{med('new', 'maxrss_mb') / med('today', 'maxrss_mb'):.2f}."]
+        for side in names[1:]:
+            L += ["", f"Ratios {side}/today (medians of the runs): video fps x{med(side, 'fps') / med('today', 'fps'):.2f}, "
+                  f"live per-frame time x{med(side, 'live_median_ms') / med('today', 'live_median_ms'):.2f} "
+                  f"(p90 x{med(side, 'live_p90_ms') / med('today', 'live_p90_ms'):.2f}, "
+                  f"CPU x{med(side, 'live_cpu_ms') / med('today', 'live_cpu_ms'):.2f}), "
+                  f"peak RSS x{med(side, 'maxrss_mb') / med('today', 'maxrss_mb'):.2f}."]
+        # ratios within each round (the two sides ran one after the other): the noise of a shared machine
+        per = [(a["fps"] / b["fps"], a["live_median_ms"] / b["live_median_ms"])
+               for a, b in zip(by["new"], by["today"])] if "new" in by else []
+        if per:
+            L += ["", "Per round, new/today: video fps " + ", ".join(f"x{r[0]:.2f}" for r in per) +
+                  "; live per-frame time " + ", ".join(f"x{r[1]:.2f}" for r in per) + "."]
     return "\n".join(L)
 
 
@@ -418,6 +427,8 @@ def main() -> int:
     ap.add_argument("--sfew", action="store_true", help="also count faces found on the 859 SFEW Train stills")
     ap.add_argument("--repeat", type=int, default=3, help="speed runs per side (0: none)")
     ap.add_argument("--no-parity", action="store_true", help="speed only")
+    ap.add_argument("--without-blendshapes", action="store_true",
+                    help="speed runs of the new side with the blendshape model off too (today has none)")
     ap.add_argument("--stages", type=int, default=0, metavar="N",
                     help="also time each stage frame by frame (CPU per frame), N runs per side")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
@@ -429,7 +440,7 @@ def main() -> int:
         elif mode == "stages":
             work_stages(out)
         else:
-            work_speed(out)
+            work_speed(out, blendshapes="--no-blendshapes" not in extra)
         return 0
     if not REF_PY.exists():
         sys.exit(f"no reference environment at {REF_PY}: run benchmarks/setup_reference_env.sh first")
@@ -446,14 +457,17 @@ def main() -> int:
         new = pickle.load(open(tmp / "new.pkl", "rb"))
         rep = compare(ref, new)
     speeds = []
+    sides = [("today", REF_PY, ()), ("new", NEW_PY, ())]
+    if ns.without_blendshapes:
+        sides.append(("new, no blendshapes", NEW_PY, ("--no-blendshapes",)))
     for i in range(ns.repeat):
-        order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
-        for side, py in order:
-            p = tmp / f"speed_{side}_{i}.json"
-            run_worker(py, "speed", str(p))
+        order = sides if i % 2 == 0 else sides[::-1]
+        for side, py, args in order:
+            p = tmp / f"speed_{side.replace(' ', '_').replace(',', '')}_{i}.json"
+            run_worker(py, "speed", str(p), *args)
             speeds.append((side, json.loads(p.read_text())))
-    speeds.sort(key=lambda x: 0 if x[0] == "today" else 1)
-    speeds = [s for pair in zip([s for s in speeds if s[0] == "today"], [s for s in speeds if s[0] == "new"]) for s in pair]
+    names = [sd for sd, _, _ in sides]
+    speeds = [s for group in zip(*[[s for s in speeds if s[0] == n] for n in names]) for s in group]
     stage_runs = []
     for i in range(ns.stages):
         order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
@@ -464,8 +478,9 @@ def main() -> int:
     if not ns.no_parity:
         out.append(report(rep, ref, new, speeds))
     else:
-        out.append(report({"images": [], "videos": [], "acc": {"images": Acc(), "videos": Acc()},
-                           "group": {"ref": "-", "new": "-"}}, {}, {}, speeds))
+        txt = report({"images": [], "videos": [], "acc": {"images": Acc(), "videos": Acc()},
+                      "group": {"ref": "-", "new": "-"}}, {}, {}, speeds)
+        out.append(txt[txt.index("### Speed"):] if "### Speed" in txt else "")  # no empty parity tables
     if stage_runs:
         out.append(stages_report(stage_runs))
     print(f"load average at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
