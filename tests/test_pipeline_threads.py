@@ -41,7 +41,7 @@ def test_stream_without_overlap_equals_overlapped_and_starts_no_thread(analyzer)
         serial.append(fr)
         seen_py.append({t.ident for t in threading.enumerate()} - before_py)
         seen_native.append(native_threads() - before_native)
-        assert stream.session.threads == 1  # video sessions: each face model on one thread
+        assert stream.session.threads == 1  # overlap off: each face model on one thread
     assert len(serial) == len(overlapped) == 72
     assert not any(seen_py), "a Python thread was started beside the caller"
     if before_native:

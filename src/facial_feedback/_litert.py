@@ -34,14 +34,17 @@ def default_threads() -> int:
         return max(1, min(2, os.cpu_count() or 1))
 
 
-def stage_threads(requested: int = 0, video: bool = False) -> int:
-    """The threads an interpreter gets: `requested` (AnalyzerConfig.threads) when set, else
-    FACIAL_FEEDBACK_THREADS when set, else 1 for a video file's stages (they already run in
-    parallel: decoding, mesh and detector, emotion; a second XNNPACK thread there only spins
-    against them, docs/benchmarks.md) and default_threads() for photos and live frames."""
+def stage_threads(requested: int = 0, video: bool = False, overlap: bool = True) -> int:
+    """The threads an interpreter gets: `requested` (AnalyzerConfig.threads) when set, else 1 with
+    overlap off (everything in the caller's thread), else FACIAL_FEEDBACK_THREADS when set, else for a video file's stages 1 on a machine of 2 cores
+    or fewer (decoding, mesh and detector, emotion already run in parallel there and fill them; a
+    second XNNPACK thread would only spin against them, docs/benchmarks.md) and
+    default_threads() otherwise and for photos and live frames."""
     if requested:
         return max(1, int(requested))
-    if video and "FACIAL_FEEDBACK_THREADS" not in os.environ:
+    if not overlap:
+        return 1
+    if video and "FACIAL_FEEDBACK_THREADS" not in os.environ and (os.cpu_count() or 1) <= 2:
         return 1
     return default_threads()
 

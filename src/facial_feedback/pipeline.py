@@ -121,7 +121,8 @@ class VideoStream:
     closed or dropped part-way.
 
     overlap (default: AnalyzerConfig.overlap): True runs decoding, locating (mesh, detector) and
-    describing (emotion, signals) in overlapping threads, each face model on one thread; False
+    describing (emotion, signals) in overlapping threads (on 2 cores each face model on one
+    thread); False
     runs everything in the calling thread, one frame after another, each face model on one
     thread too, so N such streams in N processes use N cores (batch workers). The results are
     the same either way.
@@ -306,9 +307,10 @@ class Session:
     e.g. pooled ones shared by many live clients (web/live.py): a FaceDetector (or anything with
     its `passes` and `detect_pass`) for the periodic detector passes, a FaceMesher (or anything
     with its `mesh_face`) for faces too small for the tracking mesh. The session does not close
-    what it was given. mode: "video" (a file: each face model on one thread, as the stages of
-    process_stream run in parallel) or "live" (one frame at a time, up to 2 threads a model);
-    AnalyzerConfig.threads overrides both."""
+    what it was given. mode: "video" (a file: on 2 cores each face model on one thread, as the
+    stages of process_stream run in parallel) or "live" (one frame at a time, up to 2 threads a
+    model); with config.overlap off one thread; AnalyzerConfig.threads overrides all of these
+    (facial_feedback._litert.stage_threads)."""
 
     def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None, *,
                  detector=None, mesher=None, mode: str = "live"):
@@ -319,7 +321,7 @@ class Session:
         self.analyzer = analyzer
         self.config = config or analyzer.config
         self.mode = mode
-        self.threads = stage_threads(self.config.threads, video=mode == "video")
+        self.threads = stage_threads(self.config.threads, video=mode == "video", overlap=self.config.overlap)
         # The tracking mesh re-runs its detector on EVERY frame while it follows fewer faces
         # than its capacity, so capacity starts at 1 and grows when the periodic detector
         # run sees more faces than are tracked (up to config.max_faces).
