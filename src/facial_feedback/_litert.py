@@ -26,8 +26,9 @@ def default_threads() -> int:
     worker) a live frame took 12.6 / 20.7 ms (median) with two threads against 30.8 / 43.4 ms
     with one. LiteRT's invoke releases the GIL (docs/benchmarks.md, "Where the time goes"), so a
     second XNNPACK thread only shortens one call; it spins while it waits, which costs CPU
-    (the mesh model: 7.8 ms of CPU a call on two threads against 5.7 on one), so video files,
-    whose stages already keep the cores busy, run each model on one (stage_threads)."""
+    (the mesh model: 7.7 ms of CPU a call on two threads against 6.0 on one, bench_threads.py),
+    so video files, whose stages already keep 2 cores busy, run each model on one there
+    (stage_threads)."""
     try:
         return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
     except (KeyError, ValueError):

@@ -21,6 +21,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
 IMAGE_SETTINGS = ("min_face_score", "signals")
 VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_memory", "detect_interval", "signals")
+# how `video` spreads its work over threads (batch workers always run one thread: batch.worker)
+RUN_SETTINGS = ("threads", "overlap")
 
 
 def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
@@ -358,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default with -o: OUTPUT.events.csv)")
     v.add_argument("--states", metavar="PATH", help="attention/fatigue/tension per track once a second, CSV "
                    "(default with -o: OUTPUT.states.csv)")
-    add_analyzer_flags(v, VIDEO_SETTINGS)   # --no-signals: no blinks, gaze, states or events files
+    add_analyzer_flags(v, VIDEO_SETTINGS + RUN_SETTINGS)   # --no-signals: no blinks, gaze, states or events files
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v.set_defaults(func=cmd_video)
 

@@ -43,11 +43,12 @@ class AnalyzerConfig:
     blendshapes: bool = _setting(True, "the 52 expression blendshapes of each face (JSON, API, live page)",
                                  flag="--no-blendshapes")
     # How the work is spread over CPU threads (the results are the same either way).
-    threads: int = _setting(0, "CPU threads each face model (LiteRT) may use; 0 = automatic: 1 for video files, "
-                            "whose stages already run in parallel, up to 2 for photos and live frames")
-    overlap: bool = _setting(True, "VIDEO/LIVE: overlap the stages of a frame and of consecutive frames in threads "
-                             "(decoding, mesh and detector, emotion); false = one thread, as batch workers run",
-                             flag="--no-overlap")
+    threads: int = _setting(0, "CPU threads each face model (LiteRT) may use; 0 = automatic: for video files 1 "
+                            "on a machine of 2 cores or fewer (their stages already run in parallel), else up "
+                            "to 2, as for photos and live frames")
+    overlap: bool = _setting(True, "VIDEO/LIVE: overlapping the stages of a frame and of consecutive frames in "
+                             "threads (decoding, mesh and detector, emotion); off: all in one thread, as batch "
+                             "workers run", flag="--no-overlap")
 
     def __post_init__(self) -> None:
         for f in fields(self):
