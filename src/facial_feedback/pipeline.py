@@ -378,7 +378,10 @@ class Session:
         if not self.config.overlap:
             return None
         if self._side is None:
+            import weakref
+
             self._side = _Side()
+            weakref.finalize(self, self._side.close)  # a session dropped unclosed ends its thread too
         return self._side
 
     def finish(self) -> Tuple["Event", ...]:
