@@ -25,9 +25,9 @@ def default_threads() -> int:
     (1 on a one-core machine). On the 2 shared cores (load average 10, bench_parity.py's speed
     worker) a live frame took 12.6 / 20.7 ms (median) with two threads against 30.8 / 43.4 ms
     with one. LiteRT's invoke releases the GIL (docs/benchmarks.md, "Where the time goes"), so a
-    second XNNPACK thread only shortens one call; it spins while it waits, which costs CPU
-    (the mesh model: 7.7 ms of CPU a call on two threads against 6.0 on one, bench_threads.py),
-    so video files, whose stages already keep 2 cores busy, run each model on one there
+    second XNNPACK thread only shortens one call (the mesh model: median 3.6 vs 6.5 ms) for more
+    CPU (6.8 vs 6.5 ms a call on a quiet machine, 7.7 vs 6.0 at load 6: bench_threads.py), so
+    video files, whose stages already keep 2 cores busy, run each model on one there
     (stage_threads)."""
     try:
         return max(1, int(os.environ["FACIAL_FEEDBACK_THREADS"]))
