@@ -6,7 +6,8 @@ The production server (gunicorn, gthread) in its own process on a free loopback 
 fresh instance folder. Each client streams JPEG frames of the Pexels clip
 (../shared/media/WolfgangLanger_Pexels.mp4, 640x480, quality 80, as the live page sends them)
 over /ws/live with one frame in flight, at most 30 fps (the camera's rate). Meanwhile a photo
-request (single_face.jpg, POST /api/v1/analyze) every 2 s. Recorded per run:
+request (single_face.jpg, POST /api/v1/analyze) every 2 s, sent and timed by a process of its
+own (as a browser would: not behind this process's interpreter lock). Recorded per run:
 
 - per-client fps (replies per second), their spread (min/max) and Jain's fairness index;
 - latency per frame (send -> reply), median and p90 over all clients;
@@ -89,18 +90,49 @@ def clip_jpegs(n: int = 150, size=(640, 480)):
     return out
 
 
-def photo_latency(server: ServeProcess, data: bytes, server_ms: list = None) -> float:
-    req = urllib.request.Request(server.url + "/api/v1/analyze", data=data, method="POST",
-                                 headers={"Content-Type": "image/jpeg", **server.headers})
+_PHOTO_CHILD = r"""
+import json, sys, time, urllib.request
+url, header, token, path = sys.argv[1:5]
+data = open(path, "rb").read()
+for line in sys.stdin:
+    req = urllib.request.Request(url + "/api/v1/analyze", data=data, method="POST",
+                                 headers={"Content-Type": "image/jpeg", header: token})
     t0 = time.perf_counter()
     body = urllib.request.urlopen(req, timeout=60).read()
     ms = (time.perf_counter() - t0) * 1000.0
-    if server_ms is not None:   # the server's own time: the wait for a slot and the analysis
-        server_ms.append(json.loads(body)["elapsed_ms"])
-    return ms
+    print(json.dumps([ms, json.loads(body)["elapsed_ms"]]), flush=True)
+"""
 
 
-def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: float, photo: bytes, max_fps: float = 30.0):
+class Photographer:
+    """Photo requests from a process of their own, as a user's browser sends them: timed there,
+    not in this process, whose threads (the live clients) hold its interpreter lock."""
+
+    def __init__(self, server: ServeProcess, photo_path: Path):
+        import subprocess
+
+        (header, token), = server.headers.items()
+        self.proc = subprocess.Popen([sys.executable, "-c", _PHOTO_CHILD, server.url, header, token, str(photo_path)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._lock = threading.Lock()
+
+    def shoot(self, server_ms: list = None) -> float:
+        """One photo request: its latency (ms) as the client saw it."""
+        with self._lock:
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.flush()
+            ms, srv = json.loads(self.proc.stdout.readline())
+        if server_ms is not None:   # the server's own time: the wait for a slot and the analysis
+            server_ms.append(srv)
+        return ms
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: float, photo: Photographer,
+        max_fps: float = 30.0):
     from simple_websocket import Client
 
     stop = threading.Event()
@@ -143,7 +175,7 @@ def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: flo
     def photographer():
         while not stop.is_set():
             if measuring.is_set():
-                photos.append(photo_latency(server, photo, photo_server))
+                photos.append(photo.shoot(photo_server))
             stop.wait(2.0)
 
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(n_clients)]
@@ -185,25 +217,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     jpegs = clip_jpegs()
-    photo = (MEDIA / "single_face.jpg").read_bytes()
     print(f"load before: {loadavg()}  cores: {os.cpu_count()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "instance", slots=args.slots)
+        photo = Photographer(server, MEDIA / "single_face.jpg")
         try:
             for _ in range(3):
-                photo_latency(server, photo)
+                photo.shoot()
             idle_mem = rss_mb(server.worker_pid)
-            ref_photo = statistics.median(photo_latency(server, photo) for _ in range(5))
+            ref_photo = statistics.median(photo.shoot() for _ in range(5))
             print(f"server idle: {idle_mem:.0f} MB; photo alone: {ref_photo:.0f} ms", flush=True)
             rows = []
             for n in [int(x) for x in args.clients.split(",")]:
-                alone = statistics.median(photo_latency(server, photo) for _ in range(3))
+                alone = statistics.median(photo.shoot() for _ in range(3))
                 r = run(server, jpegs, n, args.seconds, args.warmup, photo)
                 r["photo_alone"] = alone   # the reference for this row, measured just before it
                 rows.append(r)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items() if k != "fps"})
                       + f"  per-client fps {[round(f, 1) for f in r['fps']]}", flush=True)
         finally:
+            photo.close()
             server.close()
     print(f"load after: {loadavg()}", flush=True)
     if args.markdown:
