@@ -1,6 +1,7 @@
 """Load as the live page sees it: 1, 2, 4, 8 live WebSocket clients on `facial-feedback serve`.
 
     python benchmarks/bench_load.py [--clients 1,2,4,8] [--seconds 15] [--markdown]
+    python benchmarks/bench_load.py --clients 8 --against /tmp/main/src --rounds 3   # A/B, same run
 
 The production server (gunicorn, gthread) in its own process on a free loopback port, with a
 fresh instance folder. Each client streams JPEG frames of the Pexels clip
@@ -66,10 +67,13 @@ def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split(" ")[0:3].__str__()
 
 
-def Server(instance: Path, threads: int = 32, slots=None) -> ServeProcess:
-    """`facial-feedback serve` on a free port (web/server.py's ServeProcess), ANALYSIS_SLOTS=slots."""
-    return ServeProcess(instance, threads=threads,
-                        env={"FACIAL_FEEDBACK_ANALYSIS_SLOTS": str(slots)} if slots else None)
+def Server(instance: Path, threads: int = 32, slots=None, src=None) -> ServeProcess:
+    """`facial-feedback serve` on a free port (web/server.py's ServeProcess), ANALYSIS_SLOTS=slots;
+    with src, the package in that folder is served (PYTHONPATH) instead of this tree's."""
+    env = {"FACIAL_FEEDBACK_ANALYSIS_SLOTS": str(slots)} if slots else {}
+    if src:
+        env["PYTHONPATH"] = str(src)
+    return ServeProcess(instance, threads=threads, env=env)
 
 
 def clip_jpegs(n: int = 150, size=(640, 480)):
@@ -207,26 +211,17 @@ def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: flo
             "cpu_cores": cpu / window, "cpu_ms_per_frame": 1000.0 * cpu / max(1, len(lat))}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", default="1,2,4,8")
-    ap.add_argument("--seconds", type=float, default=15.0, help="measuring window per run")
-    ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--slots", type=int, default=None, help="ANALYSIS_SLOTS (default: the CPU count)")
-    ap.add_argument("--markdown", action="store_true")
-    args = ap.parse_args(argv)
-
-    jpegs = clip_jpegs()
-    print(f"load before: {loadavg()}  cores: {os.cpu_count()}", flush=True)
+def measure(args, jpegs, src=None):
+    """One server (this tree's code, or the tree at `src`), every client count of --clients."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "instance", slots=args.slots)
+        server = Server(Path(tmp) / "instance", slots=args.slots, src=src)
         photo = Photographer(server, MEDIA / "single_face.jpg")
         try:
             for _ in range(3):
                 photo.shoot()
             idle_mem = rss_mb(server.worker_pid)
             ref_photo = statistics.median(photo.shoot() for _ in range(5))
-            print(f"server idle: {idle_mem:.0f} MB; photo alone: {ref_photo:.0f} ms", flush=True)
+            print(f"{src or 'this tree'}: server idle {idle_mem:.0f} MB; photo alone {ref_photo:.0f} ms", flush=True)
             rows = []
             for n in [int(x) for x in args.clients.split(",")]:
                 alone = statistics.median(photo.shoot() for _ in range(3))
@@ -238,20 +233,71 @@ def main(argv=None) -> int:
         finally:
             photo.close()
             server.close()
+    return idle_mem, ref_photo, rows
+
+
+def table(rows, idle_mem, ref_photo) -> str:
+    base = rows[0]["fps_mean"]
+    out = ["| live clients | fps per client (mean; min-max) | vs 1 client | fairness (Jain) | latency median / p90 |"
+           " slot wait median | server memory peak | photo during load (median / max) | photo alone just before "
+           "| photo max / alone | server CPU per frame | cores the server got | load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['clients']} | {r['fps_mean']:.1f} ({r['fps_min']:.1f}-{r['fps_max']:.1f}) | "
+                   f"{r['fps_mean'] / base:.2f} | {r['jain']:.3f} | {r['lat_median']:.0f} / {r['lat_p90']:.0f} ms | "
+                   f"{r['wait_median']:.0f} ms | {r['mem_peak']:.0f} MB | {r['photo_median']:.0f} / {r['photo_max']:.0f} ms | "
+                   f"{r['photo_alone']:.0f} ms | {r['photo_max'] / r['photo_alone']:.2f} | {r['cpu_ms_per_frame']:.1f} ms | "
+                   f"{r['cpu_cores']:.2f} | {r['load']:.1f} |")
+    out.append(f"\nServer idle {idle_mem:.0f} MB; a photo alone {ref_photo:.0f} ms (same run).")
+    return "\n".join(out)
+
+
+COMPARED = [("fps_mean", "fps per client", "{:.2f}"), ("frames_per_core_s", "frames per CPU-second", "{:.1f}"),
+            ("cpu_ms_per_frame", "server CPU per frame (ms)", "{:.1f}"), ("lat_median", "latency median (ms)", "{:.0f}"),
+            ("lat_p90", "latency p90 (ms)", "{:.0f}"), ("mem_peak", "server memory peak (MB)", "{:.0f}"),
+            ("photo_median", "photo during load, median (ms)", "{:.0f}"),
+            ("photo_max", "photo during load, max (ms)", "{:.0f}"), ("photo_alone", "photo alone (ms)", "{:.0f}"),
+            ("cpu_cores", "cores the server got", "{:.2f}"), ("load", "load average", "{:.1f}")]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", default="1,2,4,8")
+    ap.add_argument("--seconds", type=float, default=15.0, help="measuring window per run")
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--slots", type=int, default=None, help="ANALYSIS_SLOTS (default: the CPU count)")
+    ap.add_argument("--against", metavar="SRC", help="also serve the package in SRC (e.g. another commit's src/, "
+                    "from `git archive`), alternating with this tree, and compare")
+    ap.add_argument("--rounds", type=int, default=1, help="with --against: rounds, the order alternating")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+
+    jpegs = clip_jpegs()
+    print(f"load before: {loadavg()}  cores: {os.cpu_count()}", flush=True)
+    if not args.against:
+        idle_mem, ref_photo, rows = measure(args, jpegs)
+        print(f"load after: {loadavg()}", flush=True)
+        if args.markdown:
+            print("\n" + table(rows, idle_mem, ref_photo))
+        return 0
+    trees = [("this tree", None), ("against", os.path.abspath(args.against))]
+    runs = {name: [] for name, _ in trees}
+    for k in range(args.rounds):
+        for name, src in (trees if k % 2 == 0 else trees[::-1]):
+            runs[name].append(measure(args, jpegs, src)[2])
     print(f"load after: {loadavg()}", flush=True)
-    if args.markdown:
-        base = rows[0]["fps_mean"]
-        print("\n| live clients | fps per client (mean; min-max) | vs 1 client | fairness (Jain) | latency median / p90 |"
-              " slot wait median | server memory peak | photo during load (median / max) | photo alone just before "
-              "| photo max / alone | server CPU per frame | cores the server got | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['clients']} | {r['fps_mean']:.1f} ({r['fps_min']:.1f}-{r['fps_max']:.1f}) | "
-                  f"{r['fps_mean'] / base:.2f} | {r['jain']:.3f} | {r['lat_median']:.0f} / {r['lat_p90']:.0f} ms | "
-                  f"{r['wait_median']:.0f} ms | {r['mem_peak']:.0f} MB | {r['photo_median']:.0f} / {r['photo_max']:.0f} ms | "
-                  f"{r['photo_alone']:.0f} ms | {r['photo_max'] / r['photo_alone']:.2f} | {r['cpu_ms_per_frame']:.1f} ms | "
-                  f"{r['cpu_cores']:.2f} | {r['load']:.1f} |")
-        print(f"\nServer idle {idle_mem:.0f} MB; a photo alone {ref_photo:.0f} ms (same run).")
+    print(f"\nMedians over {args.rounds} rounds (order alternating); 'against' = {args.against}")
+    print("| live clients | measure | this tree | against | ratio |\n|---|---|---|---|---|")
+    for i, n in enumerate(int(x) for x in args.clients.split(",")):
+        for key, label, fmt in COMPARED:
+            vals = []
+            for name, _ in trees:
+                rs = [rows[i] for rows in runs[name]]
+                for r in rs:
+                    r["frames_per_core_s"] = r["fps_mean"] * r["clients"] / max(r["cpu_cores"], 1e-9)
+                vals.append(statistics.median(r[key] for r in rs))
+            ratio = vals[0] / vals[1] if vals[1] else float("nan")
+            print(f"| {n} | {label} | {fmt.format(vals[0])} | {fmt.format(vals[1])} | {ratio:.2f} |")
     return 0
 
 
