@@ -14,8 +14,10 @@ Protocol (also in the OpenAPI document under x-websocket):
   frame's wait for a slot}, "result": FrameResult.to_dict()}
   or {"type": "error", "seq": n, "message": why}.
 
-Each connection owns its live session (tracker, smoothing, signals): the per-client state.
-Frames are decoded in memory and never written to disk.
+Each connection owns its live session (tracker, smoothing, signals, the tracked faces' ROIs):
+the per-client state. The models (detector, mesh, crop mesher) are shared by every session
+from small pools (share_models): 8 clients cost the models about twice (two analyses at once),
+not eight times. Frames are decoded in memory and never written to disk.
 """
 from __future__ import annotations
 
