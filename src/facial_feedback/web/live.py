@@ -257,15 +257,16 @@ class _Pools:
 
         self.analyzer = analyzer
         self._lock = threading.Lock()
-        self._detectors: dict = {}   # DetectorConfig -> _Pool
-        self.mesh_model = _Pool(_MeshModel)
+        self._detectors: dict = {}   # (DetectorConfig, threads) -> _Pool
+        self._mesh_models: dict = {}  # threads -> _Pool
+        self._MeshModel = _MeshModel
 
         def crop_mesher():
             from facial_feedback.detection import DetectorConfig
 
             m = FaceMesher()
             if hasattr(m, "_mesh") and hasattr(m, "_det"):   # its models from the pools too
-                m._mesh = _PooledMeshModel(self.mesh_model)
+                m._mesh = _PooledMeshModel(self.mesh_model())
                 m._det = _PooledDetector(self.detector(DetectorConfig()), DetectorConfig())
             return m
 
@@ -276,13 +277,25 @@ class _Pools:
         """(detector pool for the analyzer's config, crop mesher pool)."""
         return iter((self.detector(self.analyzer.detector.config), self.mesher))
 
-    def detector(self, config) -> _Pool:
+    def detector(self, config, threads: int = 0) -> _Pool:
+        from facial_feedback._litert import default_threads
         from facial_feedback.detection import FaceDetector
 
+        threads = threads or default_threads()
         with self._lock:
-            pool = self._detectors.get(config)
+            pool = self._detectors.get((config, threads))
             if pool is None:
-                pool = self._detectors[config] = _Pool(lambda: FaceDetector(config))
+                pool = self._detectors[(config, threads)] = _Pool(lambda: FaceDetector(config, threads))
+            return pool
+
+    def mesh_model(self, threads: int = 0) -> _Pool:
+        from facial_feedback._litert import default_threads
+
+        threads = threads or default_threads()
+        with self._lock:
+            pool = self._mesh_models.get(threads)
+            if pool is None:
+                pool = self._mesh_models[threads] = _Pool(lambda: self._MeshModel(threads))
             return pool
 
 
@@ -311,10 +324,16 @@ def share_models(session, pools: _Pools) -> None:
         session._mesher = _PooledMesher(pools.mesher)
     tracker = getattr(session, "mesh", None)
     if tracker is not None and hasattr(tracker, "_mesh") and not isinstance(tracker._mesh, _PooledMeshModel):
-        tracker._mesh = _PooledMeshModel(pools.mesh_model)
+        tracker._mesh = _PooledMeshModel(pools.mesh_model(_threads(tracker._mesh)))
         det = getattr(tracker, "_detector", None)
         if det is not None and not isinstance(det, _PooledDetector) and hasattr(det, "config"):
-            tracker._detector = _PooledDetector(pools.detector(det.config), det.config)
+            tracker._detector = _PooledDetector(pools.detector(det.config, _threads(det)), det.config)
+
+
+def _threads(model) -> int:
+    """The interpreter threads a model was made with (0: the default, or not known), so that
+    its pooled stand-in is made the same way."""
+    return int(getattr(getattr(model, "_model", None), "threads", 0) or 0)
 
 
 def _new_session(analyzer):
