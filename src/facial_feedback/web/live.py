@@ -184,7 +184,6 @@ class _Pool:
         self._make = make
         self._free: list = []
         self._lock = threading.Lock()
-        self.made = 0
 
     @contextlib.contextmanager
     def lend(self):
@@ -192,8 +191,6 @@ class _Pool:
             g = self._free.pop() if self._free else None
         if g is None:
             g = self._make()
-            with self._lock:
-                self.made += 1
         try:
             yield g
         finally:
@@ -271,7 +268,7 @@ class _Pools:
             return m
 
         self.mesher = _Pool(crop_mesher)
-        self.sessions_lock = threading.Lock()   # one session built at a time (see _new_session)
+        self.sessions_lock = threading.Lock()   # one session built at a time (see _build_session)
 
     def __iter__(self):
         """(detector pool for the analyzer's config, crop mesher pool)."""
