@@ -113,6 +113,37 @@ def work_parity(out_path: str, sfew: bool) -> None:
         pickle.dump(res, f)
 
 
+def work_emotion_xcheck(ref_path: str, new_path: str, out_path: str) -> None:
+    """The emotion labels of ONE emotion model (this checkout's) on each side's mesh of the same
+    face in the same frame, unsmoothed: what the mesh alone changes in the labels (the two sides'
+    own labels also differ by their emotion models, which changed after d236545)."""
+    from facial_feedback.emotion import EmotionModel
+    from facial_feedback.io import iter_frames
+    from facial_feedback.types import Box
+
+    ref, new = (pickle.load(open(p, "rb")) for p in (ref_path, new_path))
+    emo = EmotionModel()
+
+    def labels(rgb, faces_ref, faces_new):
+        pairs = [(r, n) for r, n in _pairs(faces_ref, faces_new) if r["lm"] is not None and n["lm"] is not None]
+        if not pairs:
+            return []
+        faces = [(f["lm"], Box(*f["box"])) for pair in pairs for f in pair]
+        got = [e.label for e in emo.predict(rgb, faces)]
+        return list(zip(got[0::2], got[1::2]))
+
+    out = {"images": [], "videos": []}
+    for name, rgb in test_images().items():
+        out["images"] += labels(rgb, ref["images"][name], new["images"][name])
+    for name in ref["videos"]:
+        fr_ref, fr_new = ref["videos"][name]["frames"], new["videos"][name]["frames"]
+        for i, _, rgb in iter_frames(MEDIA / name):
+            if i < len(fr_ref) and i < len(fr_new):
+                out["videos"] += labels(rgb, fr_ref[i], fr_new[i])
+    with open(out_path, "wb") as f:
+        pickle.dump(out, f)
+
+
 def work_speed(out_path: str) -> None:
     import resource
 
@@ -279,6 +310,14 @@ def report(rep, ref, new, speeds) -> str:
         L.append(f"| {name} | {len(acc.lm)} | {fmt_stats(acc.lm)} | "
                  f"{' / '.join(f'{x:.2f}' for x in P.mean(0))} | {' / '.join(f'{x:.1f}' for x in P.max(0))} | "
                  f"{acc.emo}/{acc.n_emo} = {100 * acc.emo / max(1, acc.n_emo):.1f}% |")
+    if rep.get("emotion_xcheck"):
+        parts = []
+        for k, what in (("images", "test-image faces"), ("videos", "video face-frames")):
+            v = rep["emotion_xcheck"][k]
+            same = sum(a == b for a, b in v)
+            parts.append(f"{same}/{len(v)} {what} = {100 * same / max(1, len(v)):.1f}%")
+        L += ["", "Same emotion label with one emotion model (this checkout's, per frame, unsmoothed) on "
+              "each side's mesh: " + ", ".join(parts) + "."]
     L += ["", "| video | face-frames today | new | landmark / IOD mean | pose diff mean (deg) | same emotion | blinks today (frame) | blinks new | by hand |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v in rep["videos"]:
@@ -323,6 +362,8 @@ def main() -> int:
         mode, out = ns.worker
         if mode == "parity":
             work_parity(out, ns.sfew or "--sfew" in extra)
+        elif mode == "emotion":
+            work_emotion_xcheck(*extra[:2], out)
         else:
             work_speed(out)
         return 0
@@ -339,7 +380,9 @@ def main() -> int:
             print(f"{side}: parity run {time.perf_counter() - t:.0f} s", file=sys.stderr)
         ref = pickle.load(open(tmp / "today.pkl", "rb"))
         new = pickle.load(open(tmp / "new.pkl", "rb"))
+        run_worker(NEW_PY, "emotion", str(tmp / "emotion.pkl"), str(tmp / "today.pkl"), str(tmp / "new.pkl"))
         rep = compare(ref, new)
+        rep["emotion_xcheck"] = pickle.load(open(tmp / "emotion.pkl", "rb"))
     speeds = []
     for i in range(ns.repeat):
         order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
