@@ -203,10 +203,10 @@ def report(r: dict, mode: str = "video") -> str:
     return "\n".join(L)
 
 
-def run_worker(py: Path, root: Path, out: str) -> None:
+def run_worker(py: Path, root: Path, out: str, variant: str = "") -> None:
     env = dict(os.environ, PYTHONPATH="")
     cwd = REPO / "benchmarks" / ".reference" / "src" if py == REF_PY else REPO
-    cmd = [str(py), str(Path(__file__).resolve()), "--worker", str(root), out]
+    cmd = [str(py), str(Path(__file__).resolve()), "--worker", str(root), out] + ([f"--variant={variant}"] if variant else [])
     r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.exit(f"{py} worker failed:\n{r.stderr[-3000:]}")
@@ -217,9 +217,16 @@ def main() -> int:
     ap.add_argument("--worker", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, default=ROOT, help="folder of clips in the Eyeblink8 .tag format")
     ap.add_argument("--save", metavar="DIR", help="keep the raw meshes (pickles) here")
+    ap.add_argument("--variant", default="", help="the new side with MediaPipe's convention(s) where ours "
+                    "differ: mp-roi, mp-border, mp-smooth, joined by + (benchmarks/mesh_variants.py)")
+    ap.add_argument("--today", metavar="PKL", help="today's meshes from an earlier --save (today's side not run again)")
     ap.add_argument("--load", metavar="DIR", help="score meshes saved by an earlier --save (no runs)")
     ns = ap.parse_args()
     if ns.worker:
+        if ns.variant:
+            sys.path.insert(0, str(REPO / "benchmarks"))
+            import mesh_variants
+            mesh_variants.apply(ns.variant)
         work(*ns.worker)
         return 0
     if not ns.root.is_dir():
@@ -231,8 +238,12 @@ def main() -> int:
         if not REF_PY.exists():
             sys.exit(f"no reference environment at {REF_PY}: run benchmarks/setup_reference_env.sh first")
         for side, py in (("today", REF_PY), ("new", NEW_PY)):
+            if side == "today" and ns.today:
+                import shutil
+                shutil.copy(ns.today, tmp / "today.pkl")
+                continue
             t = time.perf_counter()
-            run_worker(py, ns.root, str(tmp / f"{side}.pkl"))
+            run_worker(py, ns.root, str(tmp / f"{side}.pkl"), ns.variant if side == "new" else "")
             print(f"{side}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
     sides = {s: pickle.load(open(tmp / f"{s}.pkl", "rb")) for s in ("today", "new")}
     print(report(score(ns.root, sides, "video"), "video"))

@@ -504,12 +504,17 @@ def main() -> int:
     ap.add_argument("--sfew", action="store_true", help="also count faces found on the 859 SFEW Train stills")
     ap.add_argument("--repeat", type=int, default=3, help="speed runs per side (0: none)")
     ap.add_argument("--no-parity", action="store_true", help="speed only")
+    ap.add_argument("--variant", default="", help="the new side with MediaPipe's convention(s) where ours "
+                    "differ: mp-roi, mp-border, mp-smooth, joined by + (benchmarks/mesh_variants.py)")
     ap.add_argument("--mediapipe-landmarker", action="store_true",
                     help="also run MediaPipe's own Face Landmarker graph with the same models (reference venv)")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
     ns, extra = ap.parse_known_args()
     if ns.worker:
         mode, out = ns.worker
+        if ns.variant:
+            import mesh_variants
+            mesh_variants.apply(ns.variant)
         if mode == "parity":
             work_parity(out, ns.sfew or "--sfew" in extra)
         elif mode == "mpfl":
@@ -528,7 +533,8 @@ def main() -> int:
     if not ns.no_parity:
         for side, py in (("today", REF_PY), ("new", NEW_PY)):
             t = time.perf_counter()
-            run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []))
+            run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []),
+                       *([f"--variant={ns.variant}"] if ns.variant and side == "new" else []))
             print(f"{side}: parity run {time.perf_counter() - t:.0f} s", file=sys.stderr)
         ref = pickle.load(open(tmp / "today.pkl", "rb"))
         new = pickle.load(open(tmp / "new.pkl", "rb"))
