@@ -23,7 +23,7 @@ def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
     page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
     first_box_s = time.monotonic() - t0
     assert first_box_s < 10, f"first box after {first_box_s:.1f} s"
-    item = page.wait_for_selector("#faces-list li.face-item", timeout=5000)
+    item = page.wait_for_selector("#faces-list li.face-item", timeout=20000)
     text = item.inner_text()
     assert any(e in text for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")), text
     assert text.startswith("#1 ")
@@ -34,19 +34,19 @@ def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
     assert drawn > 2000
     # the timeline fills: at least 3 s of 250 ms bins
     page.wait_for_function("() => +document.getElementById('timeline').dataset.points >= 12", timeout=20000)
-    page.wait_for_function("() => document.getElementById('fps').textContent !== '–'", timeout=5000)
+    page.wait_for_function("() => document.getElementById('fps').textContent !== '–'", timeout=20000)
     fps = float(page.inner_text("#fps"))
     assert fps > 1
     assert page.inner_text("#latency").endswith("ms")
     # the signals snapshot, when the core sends one, shows under the video
     if page.evaluate("() => !!window.ffLive.lastResult().session"):
-        page.wait_for_selector("#signals:not([hidden]) .signal-row, #signals:not([hidden]) .chip", timeout=5000)
+        page.wait_for_selector("#signals:not([hidden]) .signal-row, #signals:not([hidden]) .chip", timeout=20000)
         assert "attention" in page.inner_text("#signals") or "face" in page.inner_text("#signals")
     shot(page, "live")
     # the mesh toggles on
     page.check("#mesh")
     page.wait_for_function("() => { const r = window.ffLive.lastResult(); return r && r.faces.length && r.faces[0].landmarks; }",
-                           timeout=5000)
+                           timeout=20000)
     shot(page, "live-mesh")
     # stop and start again without a reload
     page.click("#stop")
@@ -67,7 +67,7 @@ def test_live_page_says_when_the_camera_is_denied_or_absent(browser, live_server
     page = ctx.new_page()
     page.goto(live_server.url + "/")
     page.click("#start")
-    page.wait_for_selector("#status.error", timeout=5000)
+    page.wait_for_selector("#status.error", timeout=20000)
     assert expect in page.inner_text("#status")
     assert expect in page.inner_text("#stage-empty")
     assert page.is_enabled("#start")
@@ -119,7 +119,7 @@ def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
     page.wait_for_selector("li.job", timeout=15000)
     try:  # catch the bar part-way (the clip is short: this may miss, and that is fine)
         page.wait_for_function("""() => { const b = document.querySelector('li.job .progress');
-            const v = b && +b.getAttribute('aria-valuenow'); return v > 0 && v < 100; }""", timeout=8000)
+            const v = b && +b.getAttribute('aria-valuenow'); return v > 0 && v < 100; }""", timeout=30000)
     except Exception:
         pass
     shot(page, "video-running")

@@ -309,6 +309,83 @@ def analyze_many(inputs: Union[PathLike, Iterable[PathLike]], out: PathLike, wor
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+class _Driver:
+    """The driver's side of a batch: it hears the workers (the hooks) and does every write."""
+
+    def __init__(self, out: Path, every: int, annotate: bool, config, prog: "BatchProgress",
+                 rows: Dict[int, dict], on_event, report) -> None:
+        self.out, self.every, self.annotate, self.config = out, every, annotate, config
+        self.prog, self.rows, self.on_event, self.report = prog, rows, on_event, report
+
+    def hooks(self) -> Dict[str, Callable]:
+        return {"finish": self.finish, "died": self.died, "started": self.started,
+                "progress": self.progressed, "tick": self.prog.update}
+
+    def emit(self, ev: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(ev)
+
+    def finish(self, job: Job, row: dict, files, attempts: Optional[int] = None) -> None:
+        row["attempts"] = attempts or job.deaths + 1
+        row["path"] = job.path
+        if row["status"] == "ok":
+            commit(self.out, job, row, files, self.every, self.annotate, self.config)
+        else:
+            self.prog.failed += 1
+            if self.report:
+                self.report(job.path, row["error"])
+        self.rows[job.index] = row
+        self.prog.in_flight.pop(job.index, None)
+        self.prog.frames_done += row.get("frames") or 0
+        self.prog.done += 1
+        self.emit({"event": "done", "path": job.path, "key": job.key, "worker": row.get("worker"),
+                   "status": row["status"], "error": row["error"], "frames": row.get("frames")})
+
+    def died(self, job: Job, reason: str) -> bool:
+        """A worker died on `job`: True to retry it, False when it has failed for good."""
+        job.deaths += 1
+        job.last_death = reason
+        self.prog.in_flight.pop(job.index, None)
+        if job.deaths < MAX_DEATHS:
+            self.emit({"event": "retry", "path": job.path, "key": job.key, "reason": reason})
+            return True
+        row = empty_row(job.path, job.key, job.kind)
+        row["error"] = f"its worker died {job.deaths} times while analysing it (last: {reason})"
+        self.finish(job, row, {}, attempts=job.deaths)
+        return False
+
+    def started(self, job: Job, worker: str) -> None:
+        self.prog.in_flight[job.index] = 0
+        self.emit({"event": "start", "path": job.path, "key": job.key, "worker": worker})
+
+    def progressed(self, job: Job, worker: str, frames: int) -> None:
+        if job.index in self.prog.in_flight:
+            self.prog.in_flight[job.index] = frames
+        self.emit({"event": "progress", "path": job.path, "key": job.key, "worker": worker, "frames": frames})
+        self.prog.update()
+
+
+def _check_options(every: int, workers: Optional[int], ray, ship: bool) -> None:
+    if every < 1:
+        raise ValueError("every must be 1 or more")
+    if workers is not None and workers < 1:
+        raise ValueError("workers must be 1 or more")
+    if ship and not ray:
+        raise ValueError("ship needs ray: inputs travel through Ray's object store")
+
+
+def _problem_rows(problems, report) -> List[dict]:
+    """Inputs that could not even be listed (missing, unreadable): a failed row each."""
+    rows = []
+    for a, reason in problems:
+        r = empty_row(a, "", "")
+        r["error"] = reason
+        rows.append(r)
+        if report:
+            report(a, reason)
+    return rows
+
+
 def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[bool, str, None] = None,
               ship: bool = False, every: int = 1, annotate: bool = False, config=None,
               on_event: Optional[Callable[[dict], None]] = None, show_progress: bool = False,
@@ -316,12 +393,7 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
     """analyze_many's work; returns the rows as dicts. `report(path, reason)` hears each failure."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    if every < 1:
-        raise ValueError("every must be 1 or more")
-    if workers is not None and workers < 1:
-        raise ValueError("workers must be 1 or more")
-    if ship and not ray:
-        raise ValueError("ship needs ray: inputs travel through Ray's object store")
+    _check_options(every, workers, ray, ship)
     out = Path(out)
     jobs, problems = discover(inputs, out)
     out.mkdir(parents=True, exist_ok=True)
@@ -330,68 +402,18 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
 
     rows: Dict[int, dict] = {}
     todo: List[Job] = []
-    for job in jobs:
+    for job in jobs:          # what a stopped run already finished (same file, same options) stays
         prev = finished_row(out, job, every, annotate, config)
         if prev is not None:
             rows[job.index] = prev
         else:
             todo.append(job)
-    extra_rows = []
-    for a, reason in problems:
-        r = empty_row(a, "", "")
-        r["error"] = reason
-        extra_rows.append(r)
-        if report:
-            report(a, reason)
+    extra_rows = _problem_rows(problems, report)
     for job in todo:
         job.frames = _expected_frames(job, every)
     prog = BatchProgress(len(jobs), sum(j.frames for j in todo), show_progress)
     prog.done = len(rows)
-
-    def emit(ev: dict) -> None:
-        if on_event is not None:
-            on_event(ev)
-
-    def finish(job: Job, row: dict, files, attempts: Optional[int] = None) -> None:
-        row["attempts"] = attempts or job.deaths + 1
-        row["path"] = job.path
-        if row["status"] == "ok":
-            commit(out, job, row, files, every, annotate, config)
-        else:
-            prog.failed += 1
-            if report:
-                report(job.path, row["error"])
-        rows[job.index] = row
-        prog.in_flight.pop(job.index, None)
-        prog.frames_done += row.get("frames") or 0
-        prog.done += 1
-        emit({"event": "done", "path": job.path, "key": job.key, "worker": row.get("worker"),
-              "status": row["status"], "error": row["error"], "frames": row.get("frames")})
-
-    def died(job: Job, reason: str) -> bool:
-        """A worker died on `job`: True to retry it, False when it has failed for good."""
-        job.deaths += 1
-        job.last_death = reason
-        prog.in_flight.pop(job.index, None)
-        if job.deaths < MAX_DEATHS:
-            emit({"event": "retry", "path": job.path, "key": job.key, "reason": reason})
-            return True
-        row = empty_row(job.path, job.key, job.kind)
-        row["error"] = f"its worker died {job.deaths} times while analysing it (last: {reason})"
-        finish(job, row, {}, attempts=job.deaths)
-        return False
-
-    def started(job: Job, worker: str) -> None:
-        prog.in_flight[job.index] = 0
-        emit({"event": "start", "path": job.path, "key": job.key, "worker": worker})
-
-    def progressed(job: Job, worker: str, frames: int) -> None:
-        if job.index in prog.in_flight:
-            prog.in_flight[job.index] = frames
-        emit({"event": "progress", "path": job.path, "key": job.key, "worker": worker, "frames": frames})
-        prog.update()
-
-    hooks = {"finish": finish, "died": died, "started": started, "progress": progressed, "tick": prog.update}
+    hooks = _Driver(out, every, annotate, config, prog, rows, on_event, report).hooks()
     try:
         if todo:
             if ray:

@@ -91,14 +91,122 @@ def connect(address: Optional[str], workers: Optional[int]):
     return ray, True
 
 
+class _RayScheduler:
+    """Hands the jobs to one actor each, hears their results, deaths and progress.
+
+    Actor indexes move between idle (ready for a job), busy (running one: `running` maps its task
+    ref to it) and restarting (Ray brings a dead actor back; it takes work again once it answers
+    a ping)."""
+
+    def __init__(self, ray, actors: List, todo: List, hooks: dict, ship: bool) -> None:
+        self.ray, self.actors, self.hooks, self.ship = ray, actors, hooks, ship
+        self.died_errors = tuple(getattr(ray.exceptions, n) for n in
+                                 ("RayActorError", "ActorUnavailableError", "ActorDiedError")
+                                 if hasattr(ray.exceptions, n))
+        self.names: Dict[int, str] = {i: "" for i in range(len(actors))}
+        self.queue = deque(todo)
+        self.running: Dict = {}            # task ref -> (actor index, job, shipped ref)
+        self.busy: Dict[int, object] = {}  # actor index -> job
+        self.idle = list(range(len(actors)))
+        self.polls: Dict = {}              # poll ref -> actor index
+        self.pings: Dict = {}              # ping ref -> actor index, for actors Ray is restarting
+        self.retry_ping: Dict[int, float] = {}  # actor index -> when to ping it again
+        self.last_poll = 0.0
+
+    def run(self) -> None:
+        from . import BatchError
+
+        while self.queue or self.running:
+            self._dispatch()
+            done, _ = self.ray.wait(list(self.running) + list(self.pings), num_returns=1, timeout=0.25)
+            for ref in done:
+                if ref in self.pings:
+                    self._answered_ping(ref)
+                else:
+                    self._task_done(ref)
+            now = time.monotonic()
+            for i, when in list(self.retry_ping.items()):
+                if now >= when:
+                    del self.retry_ping[i]
+                    self.pings[self.actors[i].poll.remote()] = i
+            if self.queue and not self.running and not self.idle and not self.pings and not self.retry_ping:
+                raise BatchError("no Ray actor is left to run the remaining inputs")
+            self._poll_progress(now)
+            self.hooks["tick"]()
+
+    def _dispatch(self) -> None:
+        while self.idle and self.queue:
+            i, job = self.idle.pop(0), self.queue.popleft()
+            data = self.ray.put(Path(job.src).read_bytes()) if self.ship else None
+            spec = {"index": job.index, "src": job.src, "path": job.path, "key": job.key, "kind": job.kind}
+            ref = self.actors[i].run.remote(spec, data)
+            self.running[ref] = (i, job, data)
+            self.busy[i] = job
+            self.hooks["started"](job, self.names[i])
+
+    def _answered_ping(self, ref) -> None:
+        """A restarted actor answers: it takes work again."""
+        i = self.pings.pop(ref)
+        try:
+            self.names[i] = self.ray.get(ref)[0]
+            self.idle.append(i)
+        except self.died_errors:
+            self.retry_ping[i] = time.monotonic() + POLL_EVERY_S
+
+    def _task_done(self, ref) -> None:
+        from . import BatchError
+        from .worker import empty_row
+
+        i, job, data = self.running.pop(ref)
+        self.busy.pop(i, None)
+        try:
+            res = self.ray.get(ref)
+        except self.died_errors as e:
+            if "creation task" in str(e):
+                raise BatchError(f"a Ray actor could not load the models: {e}") from None
+            # Only ever dispatched to an actor that answered, so this is a death during the
+            # task. Ray restarts the actor; it takes work again once it answers a ping.
+            self.retry_ping[i] = time.monotonic()
+            if self.hooks["died"](job, f"Ray actor {self.names[i] or i} died: {type(e).__name__}"):
+                self.queue.appendleft(job)
+            return
+        except self.ray.exceptions.RayTaskError as e:  # our code raised: this input fails alone
+            self.idle.append(i)
+            row = empty_row(job.path, job.key, job.kind)
+            row["error"] = f"analysis failed on Ray: {e}"
+            row["worker"] = self.names[i]
+            self.hooks["finish"](job, row, {})
+            return
+        finally:
+            del data
+        self.idle.append(i)
+        self.hooks["finish"](job, res["row"], res["files"])
+
+    def _poll_progress(self, now: float) -> None:
+        if now - self.last_poll >= POLL_EVERY_S:
+            self.last_poll = now
+            asked = set(self.polls.values())
+            for i in self.busy:
+                if i not in asked:
+                    self.polls[self.actors[i].poll.remote()] = i
+        if not self.polls:
+            return
+        ready, _ = self.ray.wait(list(self.polls), num_returns=len(self.polls), timeout=0)
+        for p in ready:
+            i = self.polls.pop(p)
+            try:
+                name, current, frames = self.ray.get(p)
+            except Exception:  # the actor died; its run task says so
+                continue
+            self.names[i] = name
+            job = self.busy.get(i)
+            if job is not None and current == job.index:
+                self.hooks["progress"](job, name, frames)
+
+
 def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, address: Optional[str] = None,
             ship: bool = False, every: int = 1, annotate: bool = False, config=None) -> None:
-    from . import BatchError
-    from .worker import empty_row
-
     ray, mine = connect(address, workers)
-    died_errors = tuple(getattr(ray.exceptions, n) for n in ("RayActorError", "ActorUnavailableError", "ActorDiedError")
-                        if hasattr(ray.exceptions, n))
     actors = []
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
@@ -106,84 +214,7 @@ def run_ray(todo: List, out: Path, hooks: dict, workers: Optional[int] = None, a
         cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0, max_concurrency=2)(Analyser)
         actors = [cls.options(runtime_env={"env_vars": dict(THREAD_ENV)}).remote(every, annotate, config)
                   for _ in range(n)]
-        names: Dict[int, str] = {i: "" for i in range(n)}
-        queue = deque(todo)
-        running: Dict = {}          # task ref -> (actor index, job, shipped ref)
-        busy: Dict[int, object] = {}  # actor index -> job
-        idle = list(range(n))
-        polls: Dict = {}            # poll ref -> actor index
-        pings: Dict = {}            # ping ref -> actor index, for actors Ray is restarting
-        retry_ping: Dict[int, float] = {}  # actor index -> when to ping it again
-        last_poll = 0.0
-        while queue or running:
-            while idle and queue:
-                i, job = idle.pop(0), queue.popleft()
-                data = ray.put(Path(job.src).read_bytes()) if ship else None
-                spec = {"index": job.index, "src": job.src, "path": job.path, "key": job.key, "kind": job.kind}
-                ref = actors[i].run.remote(spec, data)
-                running[ref] = (i, job, data)
-                busy[i] = job
-                hooks["started"](job, names[i])
-            done, _ = ray.wait(list(running) + list(pings), num_returns=1, timeout=0.25)
-            for ref in done:
-                if ref in pings:  # a restarted actor answers: it takes work again
-                    i = pings.pop(ref)
-                    try:
-                        names[i] = ray.get(ref)[0]
-                        idle.append(i)
-                    except died_errors:
-                        retry_ping[i] = time.monotonic() + POLL_EVERY_S
-                    continue
-                i, job, data = running.pop(ref)
-                busy.pop(i, None)
-                try:
-                    res = ray.get(ref)
-                except died_errors as e:
-                    if "creation task" in str(e):
-                        raise BatchError(f"a Ray actor could not load the models: {e}") from None
-                    # Only ever dispatched to an actor that answered, so this is a death during the
-                    # task. Ray restarts the actor; it takes work again once it answers a ping.
-                    retry_ping[i] = time.monotonic()
-                    if hooks["died"](job, f"Ray actor {names[i] or i} died: {type(e).__name__}"):
-                        queue.appendleft(job)
-                    continue
-                except ray.exceptions.RayTaskError as e:  # our code raised: this input fails alone
-                    idle.append(i)
-                    row = empty_row(job.path, job.key, job.kind)
-                    row["error"] = f"analysis failed on Ray: {e}"
-                    row["worker"] = names[i]
-                    hooks["finish"](job, row, {})
-                    continue
-                finally:
-                    del data
-                idle.append(i)
-                hooks["finish"](job, res["row"], res["files"])
-            now = time.monotonic()
-            for i, when in list(retry_ping.items()):
-                if now >= when:
-                    del retry_ping[i]
-                    pings[actors[i].poll.remote()] = i
-            if queue and not running and not idle and not pings and not retry_ping:
-                raise BatchError("no Ray actor is left to run the remaining inputs")
-            if now - last_poll >= POLL_EVERY_S:
-                last_poll = now
-                asked = set(polls.values())
-                for i in busy:
-                    if i not in asked:
-                        polls[actors[i].poll.remote()] = i
-            if polls:
-                ready, _ = ray.wait(list(polls), num_returns=len(polls), timeout=0)
-                for p in ready:
-                    i = polls.pop(p)
-                    try:
-                        name, current, frames = ray.get(p)
-                    except Exception:  # the actor died; its run task says so
-                        continue
-                    names[i] = name
-                    job = busy.get(i)
-                    if job is not None and current == job.index:
-                        hooks["progress"](job, name, frames)
-            hooks["tick"]()
+        _RayScheduler(ray, actors, todo, hooks, ship).run()
     finally:
         for a in actors:
             try:
