@@ -1,6 +1,6 @@
 """Blink detection scored on hand-annotated clips in the Eyeblink8 / ZJU `.tag` format.
 
-    python benchmarks/bench_blinks.py [FOLDER] [--markdown] [--lopo] [--refresh]
+    python benchmarks/bench_blinks.py [FOLDER] [--timing pts|txt] [--lopo] [--degrade all|COND,...] [--refresh]
 
 FOLDER (default ../shared/datasets/zju_blinks_dev) holds one sub-folder per clip with
 `NAME.avi` (or .mp4), `NAME.tag` and `NAME.txt` (see that folder's README). Every clip runs
@@ -61,6 +61,7 @@ class Clip:
     blinks: List[TrueBlink]
     t_range: Tuple[float, float]        # annotated time range
     closed: Dict[float, Tuple[bool, bool]] = field(default_factory=dict)  # time -> (LE closed, RE closed)
+    timing: str = "txt"                 # where its tag times came from: pts (packets) or txt
 
     @property
     def condition(self) -> str:
@@ -119,9 +120,12 @@ def load_clip(folder: Path, timing: str = "pts") -> Optional[Clip]:
     if not rows:
         return None
     pts = packet_times(video) if timing == "pts" else None
+    used = "pts"
     if pts is not None and len(pts) > max(r[0] for r in rows):
         t_of = lambda i: pts[i]  # noqa: E731
     else:
+        # no ffprobe, or fewer packets than tagged frames (a re-encoded copy): the .txt times
+        used = "txt"
         t_of = lambda i: times.get(i, (i + 1) / 30.0)  # noqa: E731
     by_id: Dict[int, List[tuple]] = {}
     closed = {}
@@ -135,7 +139,7 @@ def load_clip(folder: Path, timing: str = "pts") -> Optional[Clip]:
         blinks.append(TrueBlink(t_of(fr[0][0]), t_of(fr[-1][0]), any(le or re_ for _, le, re_ in fr)))
     ids = [r[0] for r in rows]
     return Clip(folder.name if folder.name != "." else stem.name, video, blinks,
-                (t_of(min(ids)), t_of(max(ids))), closed)
+                (t_of(min(ids)), t_of(max(ids))), closed, used)
 
 
 def load_folder(root: Path, timing: str = "pts") -> List[Clip]:
@@ -165,17 +169,95 @@ def _fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
-def features(clip: Clip, analyzer_factory, refresh: bool = False) -> dict:
+# Degraded copies of the clips, for what unseen cameras and people may differ in. Each acts on
+# the decoded frames (times kept: the tags still apply) before the real pipeline sees them.
+DEGRADE = {
+    "fps15": "frames dropped to at most 15 per second (a frame is kept when it starts a new 1/15 s slot)",
+    "fps60": "60 fps: each frame shown twice, the copy halfway to the next frame's time (same content, "
+             "twice the frames: time constants must be in seconds)",
+    "half": "downscaled to 160x120 (area filter): the face half as big (about 25 px between the eyes)",
+    "small": "the 160x120 downscale in the middle of a 640x480 grey frame (a small face in a large picture)",
+    "jpeg": "each frame JPEG-compressed at quality 20 (blocking, smeared lid edges)",
+    "turned": "perspective warp of the picture as if turned 35 degrees about the vertical axis "
+              "(foreshortened, one side nearer; an approximation of a turned head)",
+    "dim": "dim and noisy: brightness x 0.35, Gaussian noise sigma 6 grey levels (fixed seed)",
+}
+
+
+def degrade_frames(frames, cond: str):
+    """(index, time, rgb) frames of a clip, degraded by one of DEGRADE's conditions."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    prev = None
+    slot = -1
+    for i, t, rgb in frames:
+        if cond == "fps15":
+            k = int(np.floor(t * 15.0 + 1e-6))
+            if k == slot:
+                continue
+            slot = k
+            yield i, t, rgb
+        elif cond == "fps60":
+            if prev is not None:
+                pi, pt, prgb = prev
+                yield pi, pt, prgb
+                yield pi, (pt + t) / 2.0, prgb
+            prev = (i, t, rgb)
+        elif cond == "half":
+            yield i, t, cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        elif cond == "small":
+            h, w = rgb.shape[:2]
+            out = np.full((h * 2, w * 2, 3), 128, np.uint8)
+            s = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            y0, x0 = (2 * h - s.shape[0]) // 2, (2 * w - s.shape[1]) // 2
+            out[y0:y0 + s.shape[0], x0:x0 + s.shape[1]] = s
+            yield i, t, out
+        elif cond == "jpeg":
+            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 20])
+            yield i, t, cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        elif cond == "turned":
+            h, w = rgb.shape[:2]
+            a = np.radians(35.0)
+            f = float(w)
+            src, dst = [], []
+            for x, y in ((0, 0), (w, 0), (w, h), (0, h)):
+                X, Y = x - w / 2, y - h / 2
+                xr, zr = X * np.cos(a), f + X * np.sin(a)     # the picture's plane turned about its vertical axis
+                src.append((x, y))
+                dst.append((w / 2 + f * xr / zr, h / 2 + f * Y / zr))
+            M = cv2.getPerspectiveTransform(np.float32(src), np.float32(dst))
+            yield i, t, cv2.warpPerspective(rgb, M, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        elif cond == "dim":
+            x = rgb.astype(np.float32) * 0.35 + rng.normal(0.0, 6.0, rgb.shape)
+            yield i, t, np.clip(x, 0, 255).astype(np.uint8)
+        else:
+            raise ValueError(f"unknown condition {cond!r}; one of {', '.join(DEGRADE)}")
+    if cond == "fps60" and prev is not None:
+        yield prev
+
+
+def features(clip: Clip, analyzer_factory, refresh: bool = False, degrade: Optional[str] = None) -> dict:
     """Per decoded frame: presentation time, mesh (or NaN), head pose, of the largest face."""
     st = clip.video.stat()
     key = hashlib.sha1(f"{clip.video.resolve()}:{st.st_size}:{int(st.st_mtime)}:{_fingerprint()}".encode()).hexdigest()[:16]
-    path = CACHE / "features" / f"{clip.name}-{key}.npz"
+    path = CACHE / "features" / (f"{clip.name}-{key}.npz" if not degrade else f"{clip.name}-{key}-{degrade}.npz")
     if path.exists() and not refresh:
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     analyzer = analyzer_factory()
     t, lm, pose, box = [], [], [], []
-    for fr in analyzer.analyze_video(clip.video):
+    if degrade:
+        from facial_feedback.io import iter_frames
+
+        def _stream():
+            with analyzer.video_session() as session:
+                for i, ts, rgb in degrade_frames(iter_frames(clip.video), degrade):
+                    yield session.process(rgb, ts, index=i)
+        results = _stream()
+    else:
+        results = analyzer.analyze_video(clip.video)
+    for fr in results:
         t.append(fr.timestamp)
         faces = [f for f in fr.faces if f.landmarks is not None]
         if faces:
@@ -410,11 +492,14 @@ def lopo(clips: List[Clip], frames: Dict[str, list]) -> Tuple[Score, Dict[str, d
     return total, chosen
 
 
-def report(root: Path, clips: List[Clip], res: dict, timing: str) -> None:
+def report(root: Path, clips: List[Clip], res: dict, timing: str, label: str = "") -> None:
     n_true = sum(len(c.blinks) for c in clips)
-    print(f"{root.name}: {len(clips)} clips of {len({person_of(c.name) for c in clips})} people, {n_true} true blinks "
-          f"({sum(not b.complete for c in clips for b in c.blinks)} never fully closed); "
-          f"tag times from {'packet presentation times' if timing == 'pts' else 'the .txt files'}\n")
+    n_pts = sum(c.timing == "pts" for c in clips)
+    where = (f"packet presentation times (ffprobe) for {n_pts} clips" + (f", the .txt for {len(clips) - n_pts} "
+             "(no ffprobe, or fewer packets than tagged frames)" if n_pts < len(clips) else "")
+             if timing == "pts" else "the .txt files")
+    print(f"{root.name}{label}: {len(clips)} clips of {len({person_of(c.name) for c in clips})} people, {n_true} true blinks "
+          f"({sum(not b.complete for c in clips for b in c.blinks)} never fully closed); tag times from {where}\n")
     print("| detector | precision | recall | F1 | TP | FP | FN |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, by in res["rows"].items():
@@ -445,14 +530,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", default=str(DEFAULT))
     ap.add_argument("--timing", choices=("pts", "txt"), default="pts",
-                    help="time of a tag's frame id: its packet's presentation time (ffprobe; default) or the .txt")
+                    help="time of a tag's frame id for the full tables: its packet's presentation time (ffprobe; "
+                         "default) or the .txt; the summary gives F1 under both")
     ap.add_argument("--lopo", action="store_true", help="also choose the detector's parameters leave-one-person-out")
+    ap.add_argument("--degrade", default="",
+                    help="comma-separated conditions to also score the clips under (or 'all'): "
+                         + "; ".join(f"{k}: {v}" for k, v in DEGRADE.items()))
     ap.add_argument("--refresh", action="store_true", help="re-run the pipeline even where features are cached")
     args = ap.parse_args(argv)
     root = Path(args.folder)
     clips = load_folder(root, args.timing)
     if not clips:
         print(f"no annotated clips in {root}", file=sys.stderr)
+        return 2
+    other = "txt" if args.timing == "pts" else "pts"
+    clips_other = {c.name: c for c in load_folder(root, other)}
+    conds = [c.strip() for c in args.degrade.split(",") if c.strip()]
+    if conds == ["all"]:
+        conds = list(DEGRADE)
+    bad = [c for c in conds if c not in DEGRADE]
+    if bad:
+        print(f"unknown condition(s) {', '.join(bad)}; known: {', '.join(DEGRADE)}", file=sys.stderr)
         return 2
     analyzer = []
 
@@ -462,25 +560,47 @@ def main(argv=None) -> int:
             analyzer.append(Analyzer())
         return analyzer[0]
 
-    t0 = time.perf_counter()
-    feats = {}
-    for k, c in enumerate(clips):
-        feats[c.name] = features(c, factory, args.refresh)
-        print(f"\r{k + 1}/{len(clips)} clips", end="", file=sys.stderr, flush=True)
-    print(f"\rfeatures of {len(clips)} clips in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    t1 = time.perf_counter()
-    frames = {c.name: frames_of(feats[c.name]) for c in clips}
-    res = evaluate(clips, frames)
-    report(root, clips, res, args.timing)
-    print(f"\nscored in {time.perf_counter() - t1:.1f} s")
-    if args.lopo:
-        sc, chosen = lopo(clips, frames)
-        grid = chosen.pop("_grid_f1")
-        print(f"\nleave-one-person-out over {len(chosen)} people (grid {GRID}; F1 of the grid's points on all "
-              f"people {grid['min']:.3f}..{grid['max']:.3f}): "
-              f"precision {sc.precision:.3f}, recall {sc.recall:.3f}, F1 {sc.f1:.3f}")
-        for p, ch in chosen.items():
-            print(f"  {p}: chosen on the others {ch}")
+    summary = []
+    for cond in [None] + conds:
+        t0 = time.perf_counter()
+        feats = {}
+        for k, c in enumerate(clips):
+            feats[c.name] = features(c, factory, args.refresh, cond)
+            print(f"\r{k + 1}/{len(clips)} clips", end="", file=sys.stderr, flush=True)
+        print(f"\rfeatures of {len(clips)} clips{' (' + cond + ')' if cond else ''} in "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        t1 = time.perf_counter()
+        frames = {c.name: frames_of(feats[c.name]) for c in clips}
+        res = evaluate(clips, frames)
+        label = f" [{cond}: {DEGRADE[cond]}]" if cond else ""
+        print()
+        report(root, clips, res, args.timing, label)
+        oth = evaluate([clips_other.get(c.name, c) for c in clips], frames)
+        print(f"\nscored in {time.perf_counter() - t1:.1f} s")
+        row = {"condition": cond or "as recorded", "ours": res["rows"][OURS]["all"],
+               "textbook": res["rows"][TEXTBOOK]["all"], "ours_other": oth["rows"][OURS]["all"],
+               "textbook_other": oth["rows"][TEXTBOOK]["all"], "per": res["rows"][OURS], "lopo": None}
+        if args.lopo:
+            sc, chosen = lopo(clips, frames)
+            grid = chosen.pop("_grid_f1")
+            row["lopo"] = sc
+            print(f"\nleave-one-person-out over {len(chosen)} people (grid {GRID}; F1 of the grid's points on all "
+                  f"people {grid['min']:.3f}..{grid['max']:.3f}): "
+                  f"precision {sc.precision:.3f}, recall {sc.recall:.3f}, F1 {sc.f1:.3f}")
+            for p, ch in chosen.items():
+                print(f"  {p}: chosen on the others {ch}")
+        summary.append(row)
+    if len(summary) > 1 or args.lopo:
+        print(f"\nSummary (F1; tag times from {args.timing}, and from {other} in brackets):\n")
+        cols = [k for k in CONDITIONS if k in summary[0]["per"]]
+        print("| condition | facial-feedback P / R / F1 | LOPO F1 | textbook F1 | " + " | ".join(CONDITIONS[k] for k in cols) + " |")
+        print("| --- | --- | --- | --- |" + " --- |" * len(cols))
+        for r in summary:
+            o, tb = r["ours"], r["textbook"]
+            lp = f"{r['lopo'].f1:.3f}" if r["lopo"] is not None else "-"
+            print(f"| {r['condition']} | {o.precision:.3f} / {o.recall:.3f} / **{o.f1:.3f}** ({r['ours_other'].f1:.3f}) | {lp} "
+                  f"| {tb.f1:.3f} ({r['textbook_other'].f1:.3f}) | "
+                  + " | ".join(f"{r['per'][k].f1:.3f}" if k in r["per"] else "-" for k in cols) + " |")
     return 0
 
 

@@ -233,3 +233,25 @@ def test_a_woman_facing_the_camera_is_on_the_screen_without_calibration(analyzer
         ref = max(a.baseline, 0.75)
         assert f"baseline {100 * a.baseline:.0f}%" in a.cues[0]
         assert (a.level == "high") == (a.value >= ref - 0.1) and (a.level == "low") == (a.value < ref - 0.3)
+
+
+# --------------------------------------------------------------------------- the bench's degraded copies
+
+def test_the_bench_degrades_frames_keeping_their_times():
+    """bench_blinks.py --degrade: each condition keeps the frames' presentation times (the tags
+    still apply) and changes what it says it changes."""
+    B = _bench()
+    rng = np.random.default_rng(1)
+    src = [(i, 0.01 + i / 30.0, rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)) for i in range(30)]
+    out = {c: list(B.degrade_frames(iter(src), c)) for c in B.DEGRADE}
+    times = [t for _, t, _ in src]
+    assert [t for _, t, _ in out["fps15"]] == times[::2]
+    t60 = [t for _, t, _ in out["fps60"]]
+    assert len(t60) == 2 * len(src) - 1 and t60[::2] == times and np.all(np.diff(t60) > 0)
+    assert out["half"][0][2].shape == (120, 160, 3) and out["small"][0][2].shape == (480, 640, 3)
+    for c in ("jpeg", "turned", "dim"):
+        assert [t for _, t, _ in out[c]] == times and out[c][0][2].shape == (240, 320, 3)
+        assert not np.array_equal(out[c][0][2], src[0][2])
+    assert out["dim"][0][2].mean() < 0.5 * src[0][2].mean()
+    with pytest.raises(ValueError, match="unknown condition"):
+        list(B.degrade_frames(iter(src), "sepia"))

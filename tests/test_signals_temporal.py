@@ -77,6 +77,32 @@ def test_slow_blink(mesh):
     assert [e.type for e in ev if "blink" in e.type or "closure" in e.type] == ["slow_blink"]
 
 
+@pytest.mark.parametrize("phase", [0.0, 0.5])
+def test_a_long_closure_from_lowered_lids_is_no_blink(mesh, phase):
+    """The start of WolfgangLanger_Pexels.mp4 at 12 fps: the lids low (looking down, one eye
+    narrower), then shut for 4 s while the mesh lets the lid gap wobble back up to about half
+    of the dip's rise. That wobble is no reopening: no blink, one eye_closure (at 12 fps on the
+    odd frames the old rule ended a "slow_blink" at the first sample below half)."""
+    fps = 12.0
+
+    def at(t):
+        t = t + phase / fps
+        if t < 0.6:
+            right, left = 0.45, 0.66              # lowered lids (closure fractions of the lid gap)
+        elif t < 0.9:
+            right = left = 0.8                    # shut
+        elif t < 4.6:
+            right = left = 0.8 - (0.13 if int(t * fps) % 3 == 0 else 0.04)   # shut, the mesh wobbling
+        else:
+            right = left = 0.0                    # open
+        return S.close_eyes(S.close_eyes(mesh, right, "right"), left, "left")
+
+    _, ev = S.run(SignalSession(), S.frames(fps, 6.0, at))
+    assert not of(ev, "blink") and not of(ev, "slow_blink"), ev
+    (c,) = of(ev, "eye_closure")
+    assert c.onset == pytest.approx(0.6, abs=1.5 / fps)
+
+
 def test_4s_yawn_and_talking(mesh):
     # the mouth opens over 1 s to 0.7 IOD, stays, closes: wide open (MAR > 0.6) for about 4 s
     fr = S.frames(15, 9.0, lambda t: S.open_mouth(mesh, 0.7 * min(1.0, max(0.0, min(t - 2.0, 7.0 - t)))))

@@ -83,9 +83,7 @@ def test_wolfgang_blinks_at_12fps(analyzer, offset, at_least):
     found = _blink_frames(ended, fps)
     hits = sum(any(abs(g - f) <= 2.5 for g in found) for f in WOLFGANG_BLINKS)
     assert hits >= at_least, found
-    # at 12 fps on the odd frames, the lids going from low (0-15) to shut (16-139) can read as
-    # one blink at the closure's start (frame 15, Face Landmarker mesh since issue 15): one more allowed
-    assert len(found) <= len(WOLFGANG_BLINKS) + 1 + offset, found
+    assert len(found) <= len(WOLFGANG_BLINKS) + 1, found
 
 
 def test_wolfgang_long_closures(wolfgang):

@@ -144,6 +144,7 @@ class Track:
         for d in self.eye_detectors:
             started, ended = d.update(obs)
             if d is self.blinks and ended is not None and self._inside_closure(ended):
+                self.blinks.retract()
                 ended = None   # a dip while the eyes are shut (a hand, a squeeze) is no blink
             collect(started, ended)
         p80 = c >= cfg.perclos_closure

@@ -189,6 +189,11 @@ class BlinkDetector(Detector):
         half = self.base + 0.5 * (peak - self.base)
         if c > half:
             return None, None
+        thr = self.threshold()
+        if peak - self.base >= thr and peak - c < thr:
+            # risen enough for a blink but not yet fallen back as far: the lids have not
+            # reopened (a closure whose mesh wobbles around half of its rise); the dip goes on
+            return None, None
         ev = self._event(peak, half)
         self._reset(t, c)
         return None, ev
@@ -205,7 +210,8 @@ class BlinkDetector(Detector):
         k = max(range(len(d)), key=lambda i: d[i][1])
         i0 = max(i for i in range(k + 1) if d[i][1] <= half) if d[0][1] <= half else 0
         t_on = cross(d[i0][0], d[i0][1], d[i0 + 1][0], d[i0 + 1][1], half) if i0 < k else d[k][0]
-        t_end = cross(d[-2][0], d[-2][1], d[-1][0], d[-1][1], half)
+        j = max(i for i in range(k, len(d) - 1) if d[i][1] > half)   # the last frame above half
+        t_end = cross(d[j][0], d[j][1], d[j + 1][0], d[j + 1][1], half)
         dur = max(0.0, t_end - t_on)
         if dur >= cfg.closure_min_s:
             return None
@@ -218,6 +224,14 @@ class BlinkDetector(Detector):
                    "peak_right": float(pr), "peak_left": float(pl), "complete": bool(complete)}
         kind = "blink" if dur <= cfg.blink_max_s else "slow_blink"
         return Event(kind, self.track, t_on, dur, details)
+
+    def retract(self) -> None:
+        """The blink just returned is not counted (the track found it inside a long eye
+        closure): it does not teach the person's threshold or eye peaks either."""
+        if self.rises:
+            self.rises.pop()
+        if self.peaks:
+            self.peaks.pop()
 
     def close(self, t: float) -> Optional[Event]:
         self.dip = None   # a blink cut by a gap is not counted
