@@ -11,6 +11,11 @@ on the same inputs:
   emotion labels (IMAGE mode);
 - every test video (../shared/media *.mp4 / *.mov) through analyze_video (VIDEO mode, signals
   on): per frame the faces, meshes, pose, emotion labels, and the blink events;
+- with --mediapipe-landmarker, a third side: MediaPipe's own Face Landmarker graph (the Tasks
+  API of the reference's mediapipe 0.10.21) running the very face_landmarker.task models the new
+  pipeline vendors (IMAGE mode on the photos, VIDEO mode with one face on the videos, as
+  MediaPipe sets it up: its ROI conventions, its border, its landmark smoothing): how far MediaPipe's
+  own conventions for this model land from today's mesh and from ours;
 - with --sfew, the 859 SFEW Train stills: how many have a face (IMAGE mode);
 - speed, `--repeat` times, alternating the two sides: end-to-end fps on WolfgangLanger_Pexels.mp4
   (analyze_video, signals on, decoding included), live per-frame time (Session.process frame by
@@ -42,6 +47,9 @@ SPEED_VIDEO = MEDIA / "WolfgangLanger_Pexels.mp4"
 HAND_BLINKS = {"WolfgangLanger_Pexels.mp4": [153, 201, 248, 288, 385], "single_face.mp4": [25]}
 HAND = (96, 141)  # WolfgangLanger: a hand over the eyes (see tests/test_signals_video.py)
 SMALL_SIZES = (30, 40, 60, 100, 200)
+MP_TASK = REPO / "benchmarks" / ".reference" / "face_landmarker.task"
+# WolfgangLanger frames where a hand covers part of her face (eyes, then mouth), looked at
+OCCLUDED = ("WolfgangLanger_Pexels.mp4", 60, 219)
 
 
 # ---------------------------------------------------------------- worker side (either venv)
@@ -111,6 +119,81 @@ def work_parity(out_path: str, sfew: bool) -> None:
         res["sfew"] = {"files": len(files), "found": found, "missed": missed}
     with open(out_path, "wb") as f:
         pickle.dump(res, f)
+
+
+def work_mpfl(out_path: str) -> None:
+    """MediaPipe's Face Landmarker (Tasks API) with face_landmarker.task on the same inputs, in the
+    reference venv. Faces as work_parity writes them (box from the mesh, no pose/emotion)."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    def faces(res, W, H):
+        out = []
+        for fl in res.face_landmarks:
+            lm = np.array([(p.x * W, p.y * H, p.z * W) for p in fl], np.float32)
+            x0, y0 = lm[:, :2].min(0)
+            x1, y1 = lm[:, :2].max(0)
+            out.append({"box": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], "lm": lm,
+                        "pose": None, "emotion": None})
+        return out
+
+    def image(rgb):
+        return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+
+    res = {"images": {}, "videos": {}}
+    base = BaseOptions(model_asset_path=str(MP_TASK))
+    opts = vision.FaceLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.IMAGE, num_faces=10)
+    with vision.FaceLandmarker.create_from_options(opts) as fl:
+        for name, rgb in test_images().items():
+            res["images"][name] = faces(fl.detect(image(rgb)), rgb.shape[1], rgb.shape[0])
+    for p in sorted(list(MEDIA.glob("*.mp4")) + list(MEDIA.glob("*.mov"))):
+        opts = vision.FaceLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.VIDEO, num_faces=1)
+        frames = []
+        with vision.FaceLandmarker.create_from_options(opts) as fl:
+            cap = cv2.VideoCapture(str(p))
+            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                frames.append(faces(fl.detect_for_video(image(rgb), int(len(frames) * 1000 / fps)), rgb.shape[1], rgb.shape[0]))
+            cap.release()
+        res["videos"][p.name] = {"frames": frames, "blinks": []}
+    with open(out_path, "wb") as f:
+        pickle.dump(res, f)
+
+
+def work_emotion_xcheck(ref_path: str, new_path: str, out_path: str) -> None:
+    """The emotion labels of ONE emotion model (this checkout's) on each side's mesh of the same
+    face in the same frame, unsmoothed: what the mesh alone changes in the labels (the two sides'
+    own labels also differ by their emotion models, which changed after d236545)."""
+    from facial_feedback.emotion import EmotionModel
+    from facial_feedback.io import iter_frames
+    from facial_feedback.types import Box
+
+    ref, new = (pickle.load(open(p, "rb")) for p in (ref_path, new_path))
+    emo = EmotionModel()
+
+    def labels(rgb, faces_ref, faces_new):
+        pairs = [(r, n) for r, n in _pairs(faces_ref, faces_new) if r["lm"] is not None and n["lm"] is not None]
+        if not pairs:
+            return []
+        faces = [(f["lm"], Box(*f["box"])) for pair in pairs for f in pair]
+        got = [e.label for e in emo.predict(rgb, faces)]
+        return list(zip(got[0::2], got[1::2]))
+
+    out = {"images": [], "videos": []}
+    for name, rgb in test_images().items():
+        out["images"] += labels(rgb, ref["images"][name], new["images"][name])
+    for name in ref["videos"]:
+        fr_ref, fr_new = ref["videos"][name]["frames"], new["videos"][name]["frames"]
+        for i, _, rgb in iter_frames(MEDIA / name):
+            if i < len(fr_ref) and i < len(fr_new):
+                out["videos"] += labels(rgb, fr_ref[i], fr_new[i])
+    with open(out_path, "wb") as f:
+        pickle.dump(out, f)
 
 
 def work_speed(out_path: str, blendshapes: bool = True) -> None:
@@ -358,6 +441,68 @@ def compare(ref, new) -> dict:
     return rep
 
 
+def _regions():
+    sys.path.insert(0, str(REPO / "src"))
+    from facial_feedback import topology as T
+
+    reg = {"eyes (lid contours)": T.RIGHT_EYE_CONTOUR + T.LEFT_EYE_CONTOUR, "irises": T.RIGHT_IRIS + T.LEFT_IRIS,
+           "lips": T.LIPS_OUTER + T.LIPS_INNER, "brows": T.RIGHT_BROW + T.LEFT_BROW, "face contour": T.FACE_OVAL}
+    reg = {k: sorted(set(v)) for k, v in reg.items()}
+    used = set().union(*map(set, reg.values()))
+    reg["the other 340 points"] = sorted(set(range(478)) - used)
+    return reg
+
+
+def _face_frame_diffs(pairs):
+    """Per pair: today->new difference of every point in the reference face's own frame (x along
+    its eye line), in IODs; and the same for z (each mesh's z centred on its mean)."""
+    d2, dz = [], []
+    for r, n in pairs:
+        a, b = r["lm"], n["lm"]
+        iod = _iod(a)
+        e = a[263, :2] - a[33, :2]
+        c, s_ = e / max(1e-9, np.linalg.norm(e))
+        R = np.array([[c, s_], [-s_, c]])
+        d2.append(((b[:, :2] - a[:, :2]) @ R.T) / iod)
+        dz.append(((b[:, 2] - b[:, 2].mean()) - (a[:, 2] - a[:, 2].mean())) / iod)
+    return np.stack(d2), np.stack(dz)
+
+
+def breakdown(ref, new) -> dict:
+    """Where the landmark distance comes from: per region, systematic offset (the same shift of a
+    point on every face / frame, in the face's own frame) against the rest, z, occluded frames."""
+    sets = {"images": [], "videos": []}
+    occ = {"occluded": [], "rest": []}
+    for name in ref["images"]:
+        sets["images"] += [(a, b) for a, b in _pairs(ref["images"][name], new["images"][name])
+                           if a["lm"] is not None and b["lm"] is not None]
+    for name in ref["videos"]:
+        for i, (fa, fb) in enumerate(zip(ref["videos"][name]["frames"], new["videos"][name]["frames"])):
+            pp = [(a, b) for a, b in _pairs(fa, fb) if a["lm"] is not None and b["lm"] is not None]
+            sets["videos"] += pp
+            occ["occluded" if name == OCCLUDED[0] and OCCLUDED[1] <= i <= OCCLUDED[2] else "rest"] += pp
+    out = {"regions": {}, "sets": {}, "occluded": {}}
+    for k, pairs in sets.items():
+        if not pairs:
+            continue
+        d2, dz = _face_frame_diffs(pairs)
+        dist = np.linalg.norm(d2, axis=2)
+        sysoff = d2.mean(0)
+        out["sets"][k] = {"n": len(pairs), "mean": float(dist.mean()),
+                          "systematic": float(np.linalg.norm(sysoff, axis=1).mean()),
+                          "residual": float(np.linalg.norm(d2 - sysoff, axis=2).mean()),
+                          "translation": float(np.linalg.norm(d2.mean(1), axis=1).mean()),
+                          "z": float(np.abs(dz).mean())}
+        for rn, idx in _regions().items():
+            out["regions"].setdefault(rn, {"points": len(idx)})[k] = (
+                float(dist[:, idx].mean()), float(np.linalg.norm(sysoff[idx], axis=1).mean()))
+    for k, pairs in occ.items():
+        if pairs:
+            d2, _ = _face_frame_diffs(pairs)
+            out["occluded"][k] = (len(pairs), float(np.linalg.norm(d2, axis=2).mean()))
+    return out
+
+
 def fmt_stats(v):
     if not v:
         return "-"
@@ -380,6 +525,14 @@ def report(rep, ref, new, speeds) -> str:
         L.append(f"| {name} | {len(acc.lm)} | {fmt_stats(acc.lm)} | "
                  f"{' / '.join(f'{x:.2f}' for x in P.mean(0))} | {' / '.join(f'{x:.1f}' for x in P.max(0))} | "
                  f"{acc.emo}/{acc.n_emo} = {100 * acc.emo / max(1, acc.n_emo):.1f}% |")
+    if rep.get("emotion_xcheck"):
+        parts = []
+        for k, what in (("images", "test-image faces"), ("videos", "video face-frames")):
+            v = rep["emotion_xcheck"][k]
+            same = sum(a == b for a, b in v)
+            parts.append(f"{same}/{len(v)} {what} = {100 * same / max(1, len(v)):.1f}%")
+        L += ["", "Same emotion label with one emotion model (this checkout's, per frame, unsmoothed) on "
+              "each side's mesh: " + ", ".join(parts) + "."]
     L += ["", "| video | face-frames today | new | landmark / IOD mean | pose diff mean (deg) | same emotion | blinks today (frame) | blinks new | by hand |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v in rep["videos"]:
@@ -389,6 +542,40 @@ def report(rep, ref, new, speeds) -> str:
                  f"{statistics.mean(v['lm']) * 100 if v['lm'] else 0:.2f}% | "
                  f"{' / '.join(f'{x:.2f}' for x in P.mean(0))} | {100 * e / max(1, ne):.1f}% | "
                  f"{v['blinks_ref']} | {v['blinks_new']} | {v['hand'] or '-'} |")
+    if rep.get("breakdown"):
+        b = rep["breakdown"]
+        L += ["", "### Where the landmark distance comes from", "",
+              "Each point's today->new difference in the face's own frame (x along the eye line), in % of "
+              "the IOD; *systematic*: the length of the point's mean difference over all faces/frames of "
+              "the set (the same shift every time: where the two models put that point), the rest varies "
+              "face to face and frame to frame.", "",
+              "| points | n | photos: mean / systematic | video frames: mean / systematic |", "| --- | --- | --- | --- |"]
+        for rn, v in b["regions"].items():
+            cells = [f"{100 * v[k][0]:.2f}% / {100 * v[k][1]:.2f}%" if k in v else "-" for k in ("images", "videos")]
+            L.append(f"| {rn} | {v['points']} | {cells[0]} | {cells[1]} |")
+        for k, v in b["sets"].items():
+            L.append(f"| all 478 ({k}) | {v['n']} faces | mean {100 * v['mean']:.2f}%: systematic {100 * v['systematic']:.2f}%, "
+                     f"rest {100 * v['residual']:.2f}% (of which a shift of the whole mesh {100 * v['translation']:.2f}%) | "
+                     f"z (each mesh centred): {100 * v['z']:.2f}% |")
+        if b["occluded"]:
+            o = b["occluded"]
+            L += ["", f"Video frames with a hand over the face ({OCCLUDED[0]} {OCCLUDED[1]}-{OCCLUDED[2]}): "
+                  f"{o.get('occluded', (0, 0))[0]} face-frames at {100 * o.get('occluded', (0, 0))[1]:.2f}%; "
+                  f"all other video face-frames: {o.get('rest', (0, 0))[0]} at {100 * o.get('rest', (0, 0))[1]:.2f}%."]
+    if rep.get("mpfl"):
+        L += ["", "### MediaPipe's own Face Landmarker graph with the same model (`--mediapipe-landmarker`)", "",
+              "| set | MediaPipe Face Landmarker vs today's mesh | new vs MediaPipe Face Landmarker | new vs today's (above) |",
+              "| --- | --- | --- | --- |"]
+        L.append(f"| test videos (all frames) | {fmt_stats(rep['mpfl']['today']['acc']['videos'].lm)} | "
+                 f"{fmt_stats(rep['mpfl']['new']['acc']['videos'].lm)} | {fmt_stats(rep['acc']['videos'].lm)} |")
+        for vt, vn in zip(rep["mpfl"]["today"]["videos"], rep["mpfl"]["new"]["videos"]):
+            if vt["lm"]:
+                L.append(f"| {vt['name']} | {100 * statistics.mean(vt['lm']):.2f}% | {100 * statistics.mean(vn['lm']):.2f}% | "
+                         f"{100 * statistics.mean(next(v['lm'] for v in rep['videos'] if v['name'] == vt['name'])):.2f}% |")
+    if rep.get("mpfl_images"):
+        L += ["", "Photos (IMAGE mode; MediaPipe's graph has only the short-range detector here: faces it found "
+              "of today's): " + "; ".join(f"{name} {found}/{n}: " + ", ".join(
+                  f"{100 * a:.2f}% from today's (new {100 * c:.2f}%)" for a, c in d) for name, n, found, d in rep["mpfl_images"]) + "."]
     if ref.get("sfew") and new.get("sfew"):
         s0, s1 = ref["sfew"], new["sfew"]
         L += ["", f"SFEW Train stills with a face found: today {s0['found']}/{s0['files']} "
@@ -431,14 +618,25 @@ def main() -> int:
                     help="speed runs of the new side with the blendshape model off too (today has none)")
     ap.add_argument("--stages", type=int, default=0, metavar="N",
                     help="also time each stage frame by frame (CPU per frame), N runs per side")
+    ap.add_argument("--variant", default="", help="the new side with MediaPipe's convention(s) where ours "
+                    "differ: mp-roi, mp-border, mp-smooth, joined by + (benchmarks/mesh_variants.py)")
+    ap.add_argument("--mediapipe-landmarker", action="store_true",
+                    help="also run MediaPipe's own Face Landmarker graph with the same models (reference venv)")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
     ns, extra = ap.parse_known_args()
     if ns.worker:
         mode, out = ns.worker
+        if ns.variant:
+            import mesh_variants
+            mesh_variants.apply(ns.variant)
         if mode == "parity":
             work_parity(out, ns.sfew or "--sfew" in extra)
         elif mode == "stages":
             work_stages(out)
+        elif mode == "mpfl":
+            work_mpfl(out)
+        elif mode == "emotion":
+            work_emotion_xcheck(*extra[:2], out)
         else:
             work_speed(out, blendshapes="--no-blendshapes" not in extra)
         return 0
@@ -451,11 +649,32 @@ def main() -> int:
     if not ns.no_parity:
         for side, py in (("today", REF_PY), ("new", NEW_PY)):
             t = time.perf_counter()
-            run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []))
+            run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []),
+                       *([f"--variant={ns.variant}"] if ns.variant and side == "new" else []))
             print(f"{side}: parity run {time.perf_counter() - t:.0f} s", file=sys.stderr)
         ref = pickle.load(open(tmp / "today.pkl", "rb"))
         new = pickle.load(open(tmp / "new.pkl", "rb"))
+        run_worker(NEW_PY, "emotion", str(tmp / "emotion.pkl"), str(tmp / "today.pkl"), str(tmp / "new.pkl"))
         rep = compare(ref, new)
+        rep["emotion_xcheck"] = pickle.load(open(tmp / "emotion.pkl", "rb"))
+        rep["breakdown"] = breakdown(ref, new)
+        if ns.mediapipe_landmarker:
+            if not MP_TASK.exists():
+                sys.exit(f"no {MP_TASK}: run benchmarks/setup_reference_env.sh again")
+            run_worker(REF_PY, "mpfl", str(tmp / "mpfl.pkl"))
+            mpfl = pickle.load(open(tmp / "mpfl.pkl", "rb"))
+            rep["mpfl"] = {"today": compare(ref, mpfl), "new": compare(mpfl, new)}
+            rep["mpfl_images"] = []
+            for name in ref["images"]:
+                d = []
+                for a, b in _pairs(ref["images"][name], mpfl["images"][name]):
+                    c = _pairs([a], new["images"][name])
+                    if a["lm"] is not None and c and c[0][1]["lm"] is not None:
+                        iod = _iod(a["lm"])
+                        d.append((float(np.linalg.norm(a["lm"][:, :2] - b["lm"][:, :2], axis=1).mean() / iod),
+                                  float(np.linalg.norm(a["lm"][:, :2] - c[0][1]["lm"][:, :2], axis=1).mean() / iod)))
+                if ref["images"][name]:
+                    rep["mpfl_images"].append((name, len(ref["images"][name]), len(mpfl["images"][name]), d))
     speeds = []
     sides = [("today", REF_PY, ()), ("new", NEW_PY, ())]
     if ns.without_blendshapes:

@@ -169,7 +169,7 @@ def kill9(server) -> None:
         except ProcessLookupError:
             pass
     server.proc.wait()
-    server.log.close()
+    server.close()
 
 
 def cmd_faults(args) -> int:

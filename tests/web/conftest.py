@@ -119,55 +119,25 @@ def live_server(web_app):
 class ProdServer:
     """`facial-feedback serve` (gunicorn, gthread) in its own process on a free port, with its
     own instance folder: the production server, for the tests that talk to a server over the
-    network to run on it as well."""
+    network to run on it as well. Started and waited for by web/server.py's ServeProcess (the
+    load and soak benchmarks start it the same way)."""
+
+    kind = "gunicorn"
 
     def __init__(self, instance: Path):
-        import socket
-        import sys
-        import time
-        import urllib.request
+        from facial_feedback.web.server import ServeProcess
 
-        from facial_feedback.web.guard import TOKEN_HEADER, read_token
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.kind = "gunicorn"
-        self.instance_path = str(instance)
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(instance.parent / "serve.log", "wb")
-        env = dict(os.environ, FACIAL_FEEDBACK_NATIVE_LOGS="")
-        self.proc = subprocess.Popen([sys.executable, "-m", "facial_feedback.cli", "serve", "--port", str(port),
-                                      "--instance", str(instance), "--threads", "16"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/api/v1/meta", timeout=5).read()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.close()
-                    raise RuntimeError("facial-feedback serve did not start: "
-                                       + (instance.parent / "serve.log").read_text()[-2000:])
-                time.sleep(0.3)
-        self.headers = {TOKEN_HEADER: read_token(self.instance_path)}
+        self._serve = ServeProcess(instance, threads=16, env={"FACIAL_FEEDBACK_NATIVE_LOGS": ""})
+        self.url, self.instance_path, self.headers = self._serve.url, self._serve.instance_path, self._serve.headers
+        self.proc = self._serve.proc
 
     @property
     def worker_pid(self) -> int:
         """The gunicorn worker (the process that holds the app and the models)."""
-        kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        return int(kids[0])
+        return self._serve.worker_pid
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        self._serve.close()
 
 
 @pytest.fixture(scope="session")

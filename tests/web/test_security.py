@@ -73,7 +73,7 @@ def test_foreign_host_refused_for_job_outputs(client, web_app):
     r = client.post("/api/v1/jobs", data={"video": (io.BytesIO(src.read_bytes()), "single_face.mp4"),
                                           "every": "8", "annotate": "1"}, content_type="multipart/form-data")
     job = r.get_json()
-    web_app.extensions["facial_feedback"].jobs.wait(job["id"], timeout=120)
+    assert web_app.extensions["facial_feedback"].jobs.wait(job["id"], timeout=600)["status"] == "done"
     for name in ("results.csv", "results.jsonl", "annotated.webm"):
         url = f"/api/v1/jobs/{job['id']}/{name}"
         assert client.get(url).status_code == 200
@@ -136,13 +136,18 @@ def test_the_token_file_is_private(web_app):
 def _ws_handshake(url: str, headers: dict) -> int:
     """The status line of a raw WebSocket upgrade with exactly these headers."""
     u = urlsplit(url)
-    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+    with socket.create_connection((u.hostname, u.port), timeout=60) as s:
         lines = [f"GET {u.path} HTTP/1.1", "Upgrade: websocket", "Connection: Upgrade",
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        status = s.recv(4096).split(b"\r\n", 1)[0]
-    return int(status.split()[1])
+        buf = b""
+        while b"\r\n" not in buf:   # the whole status line, however the kernel splits it
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    return int(buf.split(b"\r\n", 1)[0].split()[1])
 
 
 @pytest.mark.parametrize("path", ["/ws/live", "/ws/wellbeing", "/ws/reading/0123456789abcdef"])
@@ -212,7 +217,7 @@ def test_a_newline_in_the_filename_is_harmless(client):
 def test_a_unicode_filename_as_csv_answers_over_a_real_server(server):
     """The hang of issue 12: `фото.jpg` in the CSV's Content-Disposition."""
     u = urlsplit(server.url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
     body, boundary = jpeg_bytes(), "ffboundary"
     payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"фото.jpg\"\r\n"
                f"Content-Type: image/jpeg\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
@@ -277,14 +282,16 @@ def test_live_frame_size_is_read_from_the_header(server, bomb):
 
     assert len(bomb) < 1_500_000
     c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
-    c.receive(timeout=10)
+    c.receive(timeout=60)
     t0 = time.perf_counter()
     c.send(bomb)
-    reply = json.loads(c.receive(timeout=20))
+    reply = json.loads(c.receive(timeout=60))
     assert reply["type"] == "error" and "30000x30000" in reply["message"] and "4096" in reply["message"]
-    assert time.perf_counter() - t0 < 2.0
+    # refused from its header: decoding it took many seconds and 5.5 GB (issue 12); the memory
+    # test below measures that no pixel is decoded, this bound only has to survive a busy machine
+    assert time.perf_counter() - t0 < 10.0
     c.send(jpeg_bytes())
-    assert json.loads(c.receive(timeout=20))["type"] == "result"  # the session goes on
+    assert json.loads(c.receive(timeout=60))["type"] == "result"  # the session goes on
     c.close()
 
 
@@ -292,16 +299,16 @@ def test_an_over_limit_websocket_message_is_closed_at_once_with_a_reason(server)
     from simple_websocket import Client, ConnectionClosed
 
     c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
-    hello = json.loads(c.receive(timeout=10))
+    hello = json.loads(c.receive(timeout=60))
     t0 = time.perf_counter()
     try:
         c.send(b"\xff\xd8\xff" + os.urandom(5 * 1024 * 1024))
     except OSError:
         pass  # the server may reset the connection while the rest is still being sent
     with pytest.raises(ConnectionClosed):
-        while time.perf_counter() - t0 < 10:
-            c.receive(timeout=10)
-    assert time.perf_counter() - t0 < 5
+        while time.perf_counter() - t0 < 40:
+            c.receive(timeout=40)
+    assert time.perf_counter() - t0 < 20   # issue 12: the socket hung for 60 s
     assert c.close_reason == 1009 and str(hello["max_frame_bytes"]) in (c.close_message or "")
 
 
@@ -354,10 +361,10 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     ws_url = prod_server.url.replace("http", "ws") + "/ws/live"
     # warm up: a photo and a few live frames, so the models' buffers exist
     c = Client.connect(ws_url, headers=prod_server.headers)
-    c.receive(timeout=10)
+    c.receive(timeout=60)
     for _ in range(3):
         c.send(jpeg_bytes())
-        c.receive(timeout=30)
+        c.receive(timeout=60)
     c.close()
     time.sleep(0.5)
     idle = _rss_kb(pid, "VmRSS")
@@ -365,9 +372,9 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
 
     # 1. a 30000x30000 PNG (0.9 MB) as a live frame, and as a photo
     c = Client.connect(ws_url, headers=prod_server.headers)
-    c.receive(timeout=10)
+    c.receive(timeout=60)
     c.send(bomb)
-    assert json.loads(c.receive(timeout=30))["type"] == "error"
+    assert json.loads(c.receive(timeout=60))["type"] == "error"
     c.close()
     u = urlsplit(prod_server.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
@@ -379,7 +386,7 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     # 3. five 5 MB live frames (over the 4 MB limit), each on its own socket
     for _ in range(5):
         c = Client.connect(ws_url, headers=prod_server.headers)
-        c.receive(timeout=10)
+        c.receive(timeout=60)
         try:
             c.send(b"\xff\xd8\xff" + b"\0" * (5 << 20))
             while c.receive(timeout=10) is not None:
@@ -412,7 +419,7 @@ def test_every_page_runs_under_the_csp_in_chromium(page, live_server):
     # the camera pages' scripts run further once started (the wellbeing page's timer worker)
     page.goto(live_server.url + "/wellbeing/")
     page.click("#start")
-    page.wait_for_function("() => window.ffWellbeing && window.ffWellbeing.results() > 2", timeout=30000)
+    page.wait_for_function("() => window.ffWellbeing && window.ffWellbeing.results() > 2", timeout=90000)
     page.click("#stop")
     assert not blocked, blocked
     assert not page.js_errors, page.js_errors

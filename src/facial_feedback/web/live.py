@@ -14,8 +14,10 @@ Protocol (also in the OpenAPI document under x-websocket):
   frame's wait for a slot}, "result": FrameResult.to_dict()}
   or {"type": "error", "seq": n, "message": why}.
 
-Each connection owns its live session (tracker, smoothing, signals): the per-client state.
-Frames are decoded in memory and never written to disk.
+Each connection owns its live session (tracker, smoothing, signals, the tracked faces' ROIs):
+the per-client state. The models (detector, mesh, crop mesher) are shared by every session
+from small pools (share_models): 8 clients cost the models about twice (two analyses at once),
+not eight times. Frames are decoded in memory and never written to disk.
 """
 from __future__ import annotations
 
@@ -173,10 +175,10 @@ def decode_frame(data: bytes) -> np.ndarray:
 
 
 class _Pool:
-    """Instances of a stateless MediaPipe graph (the IMAGE-mode detector, the crop mesher),
-    each lent to one call at a time: sessions share them instead of owning one each (16 MB a
-    detector). Analyses are gated (scheduler.py), so the pool holds about ANALYSIS_SLOTS of
-    them and a call never waits for one."""
+    """Instances of a stateless model (a detector, a crop mesher, the mesh model), each lent to
+    one call at a time: live sessions share them instead of owning one each (a LiteRT mesh
+    model is about 15 MB, a detector 10 MB). Analyses are gated (scheduler.py), so a pool
+    holds about ANALYSIS_SLOTS instances and a call never waits for one."""
 
     def __init__(self, make: Callable):
         self._make = make
@@ -197,8 +199,9 @@ class _Pool:
 
 
 class _PooledDetector:
-    def __init__(self, pool: _Pool):
+    def __init__(self, pool: _Pool, config=None):
         self._pool = pool
+        self.config = config
 
     def passes(self, *args, **kwargs):
         with self._pool.lend() as d:
@@ -207,6 +210,10 @@ class _PooledDetector:
     def detect_pass(self, *args, **kwargs):
         with self._pool.lend() as d:
             return d.detect_pass(*args, **kwargs)
+
+    def detect(self, *args, **kwargs):
+        with self._pool.lend() as d:
+            return d.detect(*args, **kwargs)
 
     def close(self) -> None:  # the pool's, not the session's
         pass
@@ -220,24 +227,110 @@ class _PooledMesher:
         with self._pool.lend() as m:
             return m.mesh_face(*args, **kwargs)
 
+    def mesh_faces(self, *args, **kwargs):
+        with self._pool.lend() as m:
+            return m.mesh_faces(*args, **kwargs)
+
     def close(self) -> None:
         pass
+
+
+class _PooledMeshModel:
+    """The tracking mesh's landmark model: stateless (the tracker keeps the faces' ROIs)."""
+
+    def __init__(self, pool: _Pool):
+        self._pool = pool
+
+    def run(self, *args, **kwargs):
+        with self._pool.lend() as m:
+            return m.run(*args, **kwargs)
+
+
+class _Pools:
+    """An analyzer's shared models for its live sessions."""
+
+    def __init__(self, analyzer):
+        from facial_feedback.landmarks import FaceMesher, _MeshModel
+
+        self.analyzer = analyzer
+        self._lock = threading.Lock()
+        self._detectors: dict = {}   # (DetectorConfig, threads) -> _Pool
+        self._mesh_models: dict = {}  # threads -> _Pool
+        self._MeshModel = _MeshModel
+
+        def crop_mesher():
+            from facial_feedback.detection import DetectorConfig
+
+            m = FaceMesher()
+            if hasattr(m, "_mesh") and hasattr(m, "_det"):   # its models from the pools too
+                m._mesh = _PooledMeshModel(self.mesh_model())
+                m._det = _PooledDetector(self.detector(DetectorConfig()), DetectorConfig())
+            return m
+
+        self.mesher = _Pool(crop_mesher)
+        self.sessions_lock = threading.Lock()   # one session built at a time (see _build_session)
+
+    def __iter__(self):
+        """(detector pool for the analyzer's config, crop mesher pool)."""
+        return iter((self.detector(self.analyzer.detector.config), self.mesher))
+
+    def detector(self, config, threads: int = 0) -> _Pool:
+        from facial_feedback._litert import default_threads
+        from facial_feedback.detection import FaceDetector
+
+        threads = threads or default_threads()
+        with self._lock:
+            pool = self._detectors.get((config, threads))
+            if pool is None:
+                pool = self._detectors[(config, threads)] = _Pool(lambda: FaceDetector(config, threads))
+            return pool
+
+    def mesh_model(self, threads: int = 0) -> _Pool:
+        from facial_feedback._litert import default_threads
+
+        threads = threads or default_threads()
+        with self._lock:
+            pool = self._mesh_models.get(threads)
+            if pool is None:
+                pool = self._mesh_models[threads] = _Pool(lambda: self._MeshModel(threads))
+            return pool
 
 
 _POOLS: dict = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _pools(analyzer):
+def _pools(analyzer) -> _Pools:
     with _POOLS_LOCK:
         pools = _POOLS.get(id(analyzer))
-        if pools is None or pools[0] is not analyzer:
-            from facial_feedback.detection import FaceDetector
-            from facial_feedback.landmarks import FaceMesher
+        if pools is None or pools.analyzer is not analyzer:
+            pools = _POOLS[id(analyzer)] = _Pools(analyzer)
+        return pools
 
-            pools = _POOLS[id(analyzer)] = (analyzer, _Pool(lambda: FaceDetector(analyzer.detector.config)),
-                                            _Pool(FaceMesher))
-        return pools[1], pools[2]
+
+def share_models(session, pools: _Pools) -> None:
+    """Point a live session's models at the shared pools, keeping its own state: the tracking
+    mesh's ROIs, the tracker, smoothing, signals. A session builds its own models (a tracking
+    mesh of two LiteRT interpreters: 25 MB and 150 ms a client); those are dropped here. Called
+    after every frame too: a session that starts following more faces builds a new tracking
+    mesh (pipeline.Session.process), whose models are swapped the same way (an identity check)."""
+    if hasattr(session, "_detector") and not isinstance(session._detector, _PooledDetector):
+        session._detector = _PooledDetector(pools.detector(session.analyzer.detector.config),
+                                            session.analyzer.detector.config)
+    if hasattr(session, "_mesher") and not isinstance(session._mesher, _PooledMesher):
+        session._mesher = _PooledMesher(pools.mesher)
+    tracker = getattr(session, "mesh", None)
+    if tracker is not None and hasattr(tracker, "_mesh") and not isinstance(tracker._mesh, _PooledMeshModel):
+        tracker._mesh = _PooledMeshModel(pools.mesh_model(_threads(tracker._mesh)))
+        det = getattr(tracker, "_detector", None)
+        if det is not None and not isinstance(det, _PooledDetector) and hasattr(det, "config"):
+            tracker._detector = _PooledDetector(pools.detector(det.config, _threads(det)), det.config)
+
+
+def _threads(model) -> int:
+    """The interpreter threads a model was made with (0: the default, or not known), so that
+    its pooled stand-in is made the same way."""
+    return int(getattr(getattr(model, "_model", None), "threads", 0) or 0)
 
 
 def _new_session(analyzer):
@@ -245,6 +338,20 @@ def _new_session(analyzer):
     # (per-client state).
     det_pool, mesh_pool = _pools(analyzer)
     return analyzer.live_session(signals=True, detector=_PooledDetector(det_pool), mesher=_PooledMesher(mesh_pool))
+
+
+def _build_session(make_session, analyzer):
+    """A client's session with its models shared (share_models). Built one at a time: a
+    session briefly holds models of its own before share_models drops them, so 8 pages
+    connecting at once cost one extra set of models at the peak, not eight."""
+    pools = _pools(analyzer)
+    with pools.sessions_lock:
+        session = make_session(analyzer)
+        share_models(session, pools)
+        from .memory import trim
+
+        trim()
+    return session
 
 
 @sock.route("/ws/live", bp=bp)
@@ -268,7 +375,8 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     analyzer = state().analyzer
     make_session = new_session or _new_session
     max_bytes = current_app.config["MAX_FRAME_BYTES"]
-    session = make_session(analyzer)
+    session = _build_session(make_session, analyzer)
+    pools = _pools(analyzer)
     t_start = time.monotonic()
     landmarks = False
     seq = 0
@@ -307,7 +415,7 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
                     landmarks = bool(ctl.get("landmarks", landmarks))
                 elif kind == "reset":
                     _close(session)
-                    session = make_session(analyzer)
+                    session = _build_session(make_session, analyzer)
                     t_start = time.monotonic()
                 elif not (on_control and on_control(ctl, session)):
                     ws.send(json.dumps({"type": "error", "message": f"unknown control message {kind!r}"}))
@@ -326,6 +434,7 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
             try:
                 with gate.slot(LIVE) as waited:
                     fr = session.process(rgb, time.monotonic() - t_start)
+                share_models(session, pools)   # a tracking mesh rebuilt for more faces
             except Exception as e:  # one bad frame must not end the session
                 log.exception("live frame failed")
                 ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))

@@ -6,8 +6,11 @@ Waiting is first come, first served within a priority, and each live client has 
 frame in flight, so N clients take turns: when the machine cannot keep them all at camera
 rate, every client's fps drops together (each reply says how many clients share the server
 and how long its frame waited, and the live page shows it). A photo request waits ahead of
-every live frame, so it answers in about one analysis time however many live clients there
-are. Video jobs are not gated: they run at a lower OS priority (jobs.py) and yield anyway.
+every live frame and, while it waits or runs, no live frame starts: it takes the first slot
+that frees and then has the cores to itself (the live frame still running in another slot
+finishes), so it answers in about the time of a photo alone plus what remains of one live
+frame, however many live clients there are. Video jobs are not gated: they run at a lower OS
+priority (jobs.py) and yield anyway.
 """
 from __future__ import annotations
 
@@ -28,17 +31,29 @@ class Gate:
         self._free = self.slots
         self._queue: list = []
         self._seq = itertools.count()
+        self._photos = 0   # photo requests waiting or running: live frames do not start meanwhile
         self.live_clients = 0
 
     @contextmanager
     def slot(self, priority: int = LIVE):
         """Hold one slot for the block; yields the seconds spent waiting for it."""
         t0 = time.perf_counter()
+        photo = priority == PHOTO
         with self._cv:
             ticket = (priority, next(self._seq))
             heapq.heappush(self._queue, ticket)
-            while not (self._free > 0 and self._queue[0] == ticket):
-                self._cv.wait()
+            if photo:
+                self._photos += 1
+            try:
+                while not (self._free > 0 and self._queue[0] == ticket and (photo or self._photos == 0)):
+                    self._cv.wait()
+            except BaseException:   # interrupted while waiting: give the place up
+                self._queue.remove(ticket)
+                heapq.heapify(self._queue)
+                if photo:
+                    self._photos -= 1
+                self._cv.notify_all()
+                raise
             heapq.heappop(self._queue)
             self._free -= 1
             self._cv.notify_all()  # the next ticket may find a slot too
@@ -47,6 +62,8 @@ class Gate:
         finally:
             with self._cv:
                 self._free += 1
+                if photo:
+                    self._photos -= 1
                 self._cv.notify_all()
 
     @contextmanager

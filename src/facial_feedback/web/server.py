@@ -102,3 +102,82 @@ def serve(host: str = "127.0.0.1", port: int = 5000, instance: Optional[str] = N
 
     _Gunicorn().run()
     return 0
+
+
+class ServeProcess:
+    """`facial-feedback serve` in a child process on a free loopback port, returned once it
+    answers: for scripts, benchmarks and tests that need the production server as a user runs
+    it (benchmarks/bench_load.py, bench_soak.py, the `server` fixture of tests/web/conftest.py).
+
+        with ServeProcess("/tmp/x/instance") as srv:
+            urllib.request.urlopen(srv.url + "/api/v1/meta")
+            requests.post(srv.url + "/api/v1/analyze", headers=srv.headers, ...)
+
+    .url, .port, .instance_path, .headers (the API token header a script sends), .proc (the
+    gunicorn master), .worker_pid (the worker holding the app and the models), .log_path (the
+    server's output, next to the instance folder). Raises RuntimeError with the end of that log
+    when the server exits or does not answer within `timeout` seconds.
+    """
+
+    def __init__(self, instance, threads: int = 16, env: Optional[dict] = None, args: Iterable[str] = (),
+                 timeout: float = 180.0):
+        import socket
+        import subprocess
+        import time
+        import urllib.error
+        import urllib.request
+        from pathlib import Path
+
+        instance = Path(instance)
+        instance.parent.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.instance_path = str(instance)
+        self.log_path = instance.parent / "serve.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "facial_feedback.cli", "serve", "--port", str(self.port),
+             "--instance", self.instance_path, "--threads", str(threads), *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/meta", timeout=10).read()
+                break
+            except urllib.error.HTTPError:   # it answered (401 with --require-token): ready
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError("facial-feedback serve did not start: "
+                                       + self.log_path.read_text(errors="replace")[-2000:])
+                time.sleep(0.3)
+        from .guard import TOKEN_HEADER, read_token
+
+        self.headers = {TOKEN_HEADER: read_token(self.instance_path)}
+
+    @property
+    def worker_pid(self) -> int:
+        """The gunicorn worker: the process that holds the app and the models."""
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return int(f.read().split()[0])
+
+    def close(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> "ServeProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
