@@ -228,12 +228,15 @@ def mesh_from_box(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints=None
 class FaceMesher:
     """IMAGE mode: mesh each detected face from its own crop. Thread-safe."""
 
-    def __init__(self, min_score: float = MIN_PRESENCE, refine: int = 1, threads: int = 0):
-        self._mesh = _MeshModel(threads)
+    def __init__(self, min_score: float = MIN_PRESENCE, refine: int = 1, threads: int = 0, *,
+                 mesh_model=None, detector=None):
+        # mesh_model / detector: stateless models to use instead of its own (shared between
+        # live sessions by the web app); its own are made otherwise.
+        self._mesh = mesh_model if mesh_model is not None else _MeshModel(threads)
         self._threads = threads
         self.min_score = min_score
         self.refine = refine   # extra passes from the mesh's own ROI (0: the detector's ROI only)
-        self._det = None
+        self._det = detector
         self._det_lock = threading.Lock()
 
     def _detector(self):
@@ -275,13 +278,16 @@ class MeshTracker:
     """
 
     def __init__(self, max_faces: int = 4, min_score: float = 0.5, min_tracking: float = MIN_PRESENCE,
-                 threads: int = 0):
+                 threads: int = 0, *, mesh_model=None, detector=None):
         from .detection import DetectorConfig, FaceDetector
 
         self.max_faces = max_faces
         self.min_tracking = min_tracking
-        self._mesh = _MeshModel(threads)
-        self._detector = FaceDetector(DetectorConfig(min_score=min_score), threads)
+        # Both models are stateless (the faces' ROIs live here), so they may be shared: pass
+        # mesh_model / detector to use those instead of making its own.
+        self._mesh = mesh_model if mesh_model is not None else _MeshModel(threads)
+        self._detector = (detector if detector is not None
+                          else FaceDetector(DetectorConfig(min_score=min_score), threads))
         self._rois: List[Roi] = []
         self._lock = threading.Lock()
 

@@ -98,10 +98,11 @@ class Analyzer:
     def video_session(self, config: Optional[AnalyzerConfig] = None) -> "Session":
         return Session(self, config, mode="video")
 
-    def live_session(self, signals: Optional[bool] = None, *, detector=None, mesher=None) -> "Session":
+    def live_session(self, signals: Optional[bool] = None, *, detector=None, mesher=None,
+                     tracker_models=None) -> "Session":
         """A LIVE session; `detector` / `mesher`: shared stateless models to use (see Session)."""
         cfg = self.config if signals is None else replace(self.config, signals=signals)
-        return Session(self, cfg, detector=detector, mesher=mesher)
+        return Session(self, cfg, detector=detector, mesher=mesher, tracker_models=tracker_models)
 
     def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
                       progress: Optional[Callable[[int, int], None]] = None,
@@ -306,14 +307,16 @@ class Session:
     detector / mesher: stateless models to use instead of the session's own (made on first use),
     e.g. pooled ones shared by many live clients (web/live.py): a FaceDetector (or anything with
     its `passes` and `detect_pass`) for the periodic detector passes, a FaceMesher (or anything
-    with its `mesh_face`) for faces too small for the tracking mesh. The session does not close
-    what it was given. mode: "video" (a file: on 2 cores each face model on one thread, as the
+    with its `mesh_face`) for faces too small for the tracking mesh; tracker_models(threads,
+    min_score) -> (mesh_model, detector) for the tracking mesh (MeshTracker), called each time
+    it is made (it is remade when more faces appear). The session does not close what it was
+    given. mode: "video" (a file: on 2 cores each face model on one thread, as the
     stages of process_stream run in parallel) or "live" (one frame at a time, up to 2 threads a
     model); with config.overlap off one thread; AnalyzerConfig.threads overrides all of these
     (facial_feedback._litert.stage_threads)."""
 
     def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None, *,
-                 detector=None, mesher=None, mode: str = "live"):
+                 detector=None, mesher=None, tracker_models=None, mode: str = "live"):
         from ._litert import stage_threads
 
         if mode not in ("video", "live"):
@@ -326,7 +329,10 @@ class Session:
         # than its capacity, so capacity starts at 1 and grows when the periodic detector
         # run sees more faces than are tracked (up to config.max_faces).
         self._capacity = 1
-        self.mesh = MeshTracker(max_faces=1, min_score=self.config.min_face_score, threads=self.threads)
+        # tracker_models(threads, min_score) -> (mesh_model, detector): shared stateless models
+        # for the tracking mesh (the web app's pools); None: the tracking mesh makes its own.
+        self._tracker_models = tracker_models
+        self.mesh = self._new_mesh_tracker(1)
         self.tracker = Tracker(self.config.track_memory)
         self._last_t: Optional[float] = None
         self._last_detect: float = -1e9
@@ -344,6 +350,13 @@ class Session:
             from .signals import SignalConfig, SignalSession
 
             self.signals = SignalSession(SignalConfig(track_memory_s=self.config.track_memory))
+
+    def _new_mesh_tracker(self, max_faces: int) -> MeshTracker:
+        if self._tracker_models is None:
+            return MeshTracker(max_faces=max_faces, min_score=self.config.min_face_score, threads=self.threads)
+        mesh_model, detector = self._tracker_models(self.threads, self.config.min_face_score)
+        return MeshTracker(max_faces=max_faces, min_score=self.config.min_face_score, threads=self.threads,
+                           mesh_model=mesh_model, detector=detector)
 
     # A session's own detector and crop mesher (MediaPipe graphs are not re-entrant, so
     # shared ones are behind a lock, and a big photo analysed for one client would stall
@@ -548,7 +561,7 @@ class Session:
             if want > self._capacity:
                 self._capacity = want
                 self.mesh.close()
-                self.mesh = MeshTracker(max_faces=want, min_score=self.config.min_face_score)
+                self.mesh = self._new_mesh_tracker(want)
             # Meanwhile every new face is followed from crops from the next frame on.
             self._small = (self._small + untracked)[:max(0, self.config.max_faces - graph_n)]
         t2 = time.perf_counter()

@@ -144,7 +144,7 @@ def test_live_clients_share_the_models(prod_server):
     """Issue 12: 8 live clients under 500 MB. On `facial-feedback serve`, each client costs its
     own state (the tracked faces' ROIs, tracker, signals), not models of its own: on the LiteRT
     runtime those were 25 MB a client (a tracking mesh and its detector) before live.py shared
-    them (share_models)."""
+    them (Session(tracker_models=...) and the pools)."""
     import threading
 
     from simple_websocket import Client

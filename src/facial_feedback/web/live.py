@@ -16,7 +16,7 @@ Protocol (also in the OpenAPI document under x-websocket):
 
 Each connection owns its live session (tracker, smoothing, signals, the tracked faces' ROIs):
 the per-client state. The models (detector, mesh, crop mesher) are shared by every session
-from small pools (share_models): 8 clients cost the models about twice (two analyses at once),
+from small pools (Session's detector / mesher / tracker_models arguments): 8 clients cost the models about twice (two analyses at once),
 not eight times. Frames are decoded in memory and never written to disk.
 """
 from __future__ import annotations
@@ -261,18 +261,11 @@ class _Pools:
         def crop_mesher():
             from facial_feedback.detection import DetectorConfig
 
-            m = FaceMesher()
-            if hasattr(m, "_mesh") and hasattr(m, "_det"):   # its models from the pools too
-                m._mesh = _PooledMeshModel(self.mesh_model())
-                m._det = _PooledDetector(self.detector(DetectorConfig()), DetectorConfig())
-            return m
+            return FaceMesher(mesh_model=_PooledMeshModel(self.mesh_model()),   # its models from the pools too
+                              detector=_PooledDetector(self.detector(DetectorConfig()), DetectorConfig()))
 
         self.mesher = _Pool(crop_mesher)
         self.sessions_lock = threading.Lock()   # one session built at a time (see _build_session)
-
-    def __iter__(self):
-        """(detector pool for the analyzer's config, crop mesher pool)."""
-        return iter((self.detector(self.analyzer.detector.config), self.mesher))
 
     def detector(self, config, threads: int = 0) -> _Pool:
         from facial_feedback._litert import default_threads
@@ -308,46 +301,31 @@ def _pools(analyzer) -> _Pools:
         return pools
 
 
-def share_models(session, pools: _Pools) -> None:
-    """Point a live session's models at the shared pools, keeping its own state: the tracking
-    mesh's ROIs, the tracker, smoothing, signals. A session builds its own models (a tracking
-    mesh of two LiteRT interpreters: 25 MB and 150 ms a client); those are dropped here. Called
-    after every frame too: a session that starts following more faces builds a new tracking
-    mesh (pipeline.Session.process), whose models are swapped the same way (an identity check)."""
-    if hasattr(session, "_detector") and not isinstance(session._detector, _PooledDetector):
-        session._detector = _PooledDetector(pools.detector(session.analyzer.detector.config),
-                                            session.analyzer.detector.config)
-    if hasattr(session, "_mesher") and not isinstance(session._mesher, _PooledMesher):
-        session._mesher = _PooledMesher(pools.mesher)
-    tracker = getattr(session, "mesh", None)
-    if tracker is not None and hasattr(tracker, "_mesh") and not isinstance(tracker._mesh, _PooledMeshModel):
-        tracker._mesh = _PooledMeshModel(pools.mesh_model(_threads(tracker._mesh)))
-        det = getattr(tracker, "_detector", None)
-        if det is not None and not isinstance(det, _PooledDetector) and hasattr(det, "config"):
-            tracker._detector = _PooledDetector(pools.detector(det.config, _threads(det)), det.config)
-
-
-def _threads(model) -> int:
-    """The interpreter threads a model was made with (0: the default, or not known), so that
-    its pooled stand-in is made the same way."""
-    return int(getattr(getattr(model, "_model", None), "threads", 0) or 0)
-
-
 def _new_session(analyzer):
     # Share the stateless models between live sessions; each keeps its own tracking mesh
     # (per-client state).
-    det_pool, mesh_pool = _pools(analyzer)
-    return analyzer.live_session(signals=True, detector=_PooledDetector(det_pool), mesher=_PooledMesher(mesh_pool))
+    pools = _pools(analyzer)
+
+    def tracker_models(threads: int, min_score: float):
+        from facial_feedback.detection import DetectorConfig
+
+        config = DetectorConfig(min_score=min_score)
+        return (_PooledMeshModel(pools.mesh_model(threads)),
+                _PooledDetector(pools.detector(config, threads), config))
+
+    return analyzer.live_session(signals=True, detector=_PooledDetector(pools.detector(analyzer.detector.config),
+                                                                          analyzer.detector.config),
+                                 mesher=_PooledMesher(pools.mesher), tracker_models=tracker_models)
 
 
 def _build_session(make_session, analyzer):
-    """A client's session with its models shared (share_models). Built one at a time: a
-    session briefly holds models of its own before share_models drops them, so 8 pages
-    connecting at once cost one extra set of models at the peak, not eight."""
+    """A client's session. The default one takes its models from the pools (_new_session),
+    so it makes none of its own; a page's own make_session may, so sessions are built one at
+    a time and the allocator trimmed after each: 8 pages connecting at once never hold 8
+    sets of models at the peak."""
     pools = _pools(analyzer)
     with pools.sessions_lock:
         session = make_session(analyzer)
-        share_models(session, pools)
         from .memory import trim
 
         trim()
@@ -376,7 +354,6 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     make_session = new_session or _new_session
     max_bytes = current_app.config["MAX_FRAME_BYTES"]
     session = _build_session(make_session, analyzer)
-    pools = _pools(analyzer)
     t_start = time.monotonic()
     landmarks = False
     seq = 0
@@ -434,7 +411,6 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
             try:
                 with gate.slot(LIVE) as waited:
                     fr = session.process(rgb, time.monotonic() - t_start)
-                share_models(session, pools)   # a tracking mesh rebuilt for more faces
             except Exception as e:  # one bad frame must not end the session
                 log.exception("live frame failed")
                 ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
