@@ -348,86 +348,109 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
     on_result(fr, reply, session) may add keys to the JSON reply (fr is the FrameResult);
     on_control(message_dict, session) handles control types this loop does not know and
     returns True when it did; new_session(analyzer) builds the per-client session."""
-    from facial_feedback import types as fft
+    _FrameLoop(ws, on_result, on_control, new_session or _new_session).run()
 
-    analyzer = state().analyzer
-    make_session = new_session or _new_session
-    max_bytes = current_app.config["MAX_FRAME_BYTES"]
-    session = _build_session(make_session, analyzer)
-    t_start = time.monotonic()
-    landmarks = False
-    seq = 0
-    ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": max_bytes}))
-    gate = state().gate
-    from .scheduler import LIVE
 
-    gate_client = gate.live_client()
-    gate_client.__enter__()
-    try:
-        inbox: deque = deque()
-        while True:
-            msg = _frame_bytes(inbox.popleft() if inbox else ws.receive())
-            if msg is None:
-                continue
-            if isinstance(msg, bytes):
-                # Drop, never queue: a client that did not wait for the reply gets its newest
-                # frame analysed and the older ones dropped (controls keep their order).
-                dropped = 0
-                while True:
-                    nxt = _frame_bytes(ws.receive(timeout=0))
-                    if nxt is None:
-                        break
-                    if isinstance(nxt, bytes):
-                        msg, dropped = nxt, dropped + 1
-                    else:
-                        inbox.append(nxt)
-            if isinstance(msg, str):
-                try:
-                    ctl = json.loads(msg)
-                except ValueError:
-                    ws.send(json.dumps({"type": "error", "message": "text messages must be JSON"}))
+class _FrameLoop:
+    """One client's connection: its session and the state of its replies."""
+
+    def __init__(self, ws, on_result, on_control, make_session) -> None:
+        self.ws, self.on_result, self.on_control, self.make_session = ws, on_result, on_control, make_session
+        self.analyzer = state().analyzer
+        self.gate = state().gate
+        self.max_bytes = current_app.config["MAX_FRAME_BYTES"]
+        self.session = None
+        self.t_start = time.monotonic()
+        self.landmarks = False
+        self.seq = 0
+        self.inbox: deque = deque()   # control messages read while looking for a newer frame
+
+    def send(self, obj: dict) -> None:
+        self.ws.send(json.dumps(obj))
+
+    def run(self) -> None:
+        from facial_feedback import types as fft
+
+        self.session = _build_session(self.make_session, self.analyzer)
+        self.ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": self.max_bytes}))
+        gate_client = self.gate.live_client()
+        gate_client.__enter__()
+        try:
+            while True:
+                msg = _frame_bytes(self.inbox.popleft() if self.inbox else self.ws.receive())
+                if msg is None:
                     continue
-                kind = ctl.get("type") if isinstance(ctl, dict) else None
-                if kind == "config":
-                    landmarks = bool(ctl.get("landmarks", landmarks))
-                elif kind == "reset":
-                    _close(session)
-                    session = _build_session(make_session, analyzer)
-                    t_start = time.monotonic()
-                elif not (on_control and on_control(ctl, session)):
-                    ws.send(json.dumps({"type": "error", "message": f"unknown control message {kind!r}"}))
-                continue
-            seq += 1
-            t0 = time.perf_counter()
-            if len(msg) > max_bytes:
-                ws.send(json.dumps({"type": "error", "seq": seq, "message": f"frame over {max_bytes} bytes"}))
-                continue
-            try:
-                rgb = decode_frame(msg)
-            except ValueError as e:
-                ws.send(json.dumps({"type": "error", "seq": seq, "message": str(e)}))
-                continue
-            t1 = time.perf_counter()
-            try:
-                with gate.slot(LIVE) as waited:
-                    fr = session.process(rgb, time.monotonic() - t_start)
-            except Exception as e:  # one bad frame must not end the session
-                log.exception("live frame failed")
-                ws.send(json.dumps({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"}))
-                continue
-            t2 = time.perf_counter()
-            reply = {"type": "result", "seq": seq, "dropped": dropped, "result": fr.to_dict(landmarks=landmarks)}
-            if on_result is not None:
-                on_result(fr, reply, session)
-            reply["load"] = {"clients": gate.live_clients, "slots": gate.slots, "wait_ms": round(waited * 1000.0, 1)}
-            reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
-                                **{k: round(v, 2) for k, v in fr.timings.items()},
-                                "reply": round((time.perf_counter() - t2) * 1000.0, 2)}
-            reply["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
-            ws.send(json.dumps(reply, separators=(",", ":")))
-    finally:
-        gate_client.__exit__(None, None, None)
-        _close(session)
+                if isinstance(msg, str):
+                    self.control(msg)
+                else:
+                    msg, dropped = self.newest_frame(msg)
+                    self.frame(msg, dropped)
+        finally:
+            gate_client.__exit__(None, None, None)
+            _close(self.session)
+
+    def newest_frame(self, msg: bytes):
+        """Drop, never queue: a client that did not wait for the reply gets its newest frame
+        analysed and the older ones dropped (controls keep their order)."""
+        dropped = 0
+        while True:
+            nxt = _frame_bytes(self.ws.receive(timeout=0))
+            if nxt is None:
+                return msg, dropped
+            if isinstance(nxt, bytes):
+                msg, dropped = nxt, dropped + 1
+            else:
+                self.inbox.append(nxt)
+
+    def control(self, msg: str) -> None:
+        try:
+            ctl = json.loads(msg)
+        except ValueError:
+            self.send({"type": "error", "message": "text messages must be JSON"})
+            return
+        kind = ctl.get("type") if isinstance(ctl, dict) else None
+        if kind == "config":
+            self.landmarks = bool(ctl.get("landmarks", self.landmarks))
+        elif kind == "reset":
+            _close(self.session)
+            self.session = _build_session(self.make_session, self.analyzer)
+            self.t_start = time.monotonic()
+        elif not (self.on_control and self.on_control(ctl, self.session)):
+            self.send({"type": "error", "message": f"unknown control message {kind!r}"})
+
+    def frame(self, msg: bytes, dropped: int) -> None:
+        from .scheduler import LIVE
+
+        self.seq += 1
+        seq = self.seq
+        t0 = time.perf_counter()
+        if len(msg) > self.max_bytes:
+            self.send({"type": "error", "seq": seq, "message": f"frame over {self.max_bytes} bytes"})
+            return
+        try:
+            rgb = decode_frame(msg)
+        except ValueError as e:
+            self.send({"type": "error", "seq": seq, "message": str(e)})
+            return
+        t1 = time.perf_counter()
+        try:
+            with self.gate.slot(LIVE) as waited:
+                fr = self.session.process(rgb, time.monotonic() - self.t_start)
+        except Exception as e:  # one bad frame must not end the session
+            log.exception("live frame failed")
+            self.send({"type": "error", "seq": seq, "message": f"analysis failed: {type(e).__name__}"})
+            return
+        t2 = time.perf_counter()
+        reply = {"type": "result", "seq": seq, "dropped": dropped, "result": fr.to_dict(landmarks=self.landmarks)}
+        if self.on_result is not None:
+            self.on_result(fr, reply, self.session)
+        reply["load"] = {"clients": self.gate.live_clients, "slots": self.gate.slots,
+                         "wait_ms": round(waited * 1000.0, 1)}
+        reply["timings"] = {"decode": round((t1 - t0) * 1000.0, 2),
+                            **{k: round(v, 2) for k, v in fr.timings.items()},
+                            "reply": round((time.perf_counter() - t2) * 1000.0, 2)}
+        reply["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
+        self.ws.send(json.dumps(reply, separators=(",", ":")))
 
 
 def _frame_bytes(msg):
