@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
 
 EXT = "facial_feedback"
 
@@ -74,8 +74,6 @@ class WebState:
 
 
 def state(app: Optional[Flask] = None) -> WebState:
-    from flask import current_app
-
     return (app or current_app).extensions[EXT]
 
 
@@ -91,6 +89,24 @@ def add_page(app: Flask, bp: Blueprint, label: str, endpoint: str, **register_kw
     """Register a blueprint and list it in the navigation bar as ``label`` -> ``endpoint``."""
     app.register_blueprint(bp, **register_kwargs)
     app.extensions[EXT].nav.append((label, endpoint))
+
+
+def add_tool(app: Flask, page: Blueprint, label: str, endpoint: str, api: Blueprint, ws: Blueprint,
+             openapi: Dict[str, dict]) -> None:
+    """Register one of the apps' tools (reading, wellbeing): its pages (listed in the
+    navigation), its /api/v1 routes with their OpenAPI description, and its WebSocket."""
+    add_page(app, page, label, endpoint)
+    app.register_blueprint(api)
+    app.register_blueprint(ws)
+    add_openapi_paths(app, openapi)
+
+
+def app_store(key: str, make: Callable[[str], object]):
+    """The app's one store under ``extensions[key]``, made on first use by ``make(instance_path)``."""
+    st = current_app.extensions.get(key)
+    if st is None:
+        st = current_app.extensions[key] = make(current_app.instance_path)
+    return st
 
 
 def create_app(test_config: Optional[dict] = None, instance_path: Optional[str] = None) -> Flask:

@@ -21,11 +21,11 @@ import json
 import os
 import time
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
                    url_for)
 
 from ..apps.reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
-from . import add_page
+from . import add_tool, app_store
 from .errors import ApiError
 from .live import serve_frames, sock
 from .openapi import op
@@ -38,20 +38,11 @@ MAX_UPLOAD = 1_000_000
 
 
 def store() -> ReportStore:
-    st = current_app.extensions.get("facial_feedback_reading")
-    if st is None:
-        st = current_app.extensions["facial_feedback_reading"] = ReportStore(
-            os.path.join(current_app.instance_path, "reading"))
-    return st
+    return app_store("facial_feedback_reading", lambda instance: ReportStore(os.path.join(instance, "reading")))
 
 
 def register(app) -> None:
-    add_page(app, bp, "Reading", "reading.index")
-    app.register_blueprint(api)
-    app.register_blueprint(ws_bp)
-    from . import add_openapi_paths
-
-    add_openapi_paths(app, OPENAPI)
+    add_tool(app, bp, "Reading", "reading.index", api, ws_bp, OPENAPI)
 
 
 def _op(summary, ok="ok", errors=(), **extra):

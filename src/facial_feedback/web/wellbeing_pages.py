@@ -18,10 +18,10 @@ import json
 import os
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..apps.wellbeing import HistoryStore, Rules, WellbeingMonitor
-from . import add_page
+from . import add_tool, app_store
 from .errors import ApiError, number_arg
 from .live import serve_frames, sock
 from .openapi import op
@@ -60,20 +60,11 @@ LABELS = {
 
 
 def history() -> HistoryStore:
-    st = current_app.extensions.get("facial_feedback_wellbeing")
-    if st is None:
-        st = current_app.extensions["facial_feedback_wellbeing"] = HistoryStore(
-            os.path.join(current_app.instance_path, "wellbeing.sqlite3"))
-    return st
+    return app_store("facial_feedback_wellbeing", lambda instance: HistoryStore(os.path.join(instance, "wellbeing.sqlite3")))
 
 
 def register(app) -> None:
-    add_page(app, bp, "Wellbeing", "wellbeing.index")
-    app.register_blueprint(api)
-    app.register_blueprint(ws_bp)
-    from . import add_openapi_paths
-
-    add_openapi_paths(app, OPENAPI)
+    add_tool(app, bp, "Wellbeing", "wellbeing.index", api, ws_bp, OPENAPI)
 
 
 def _ok(summary, desc="ok", **extra):
