@@ -93,6 +93,19 @@ def packet_times(video: Path) -> Optional[List[float]]:
         return None
 
 
+def tag_fields(tag: Path):
+    """The ':'-separated fields of each annotated frame of a `.tag` file (the lines after
+    `#start`, comments and blanks skipped)."""
+    started = False
+    for line in tag.read_text(errors="replace").split("\n"):
+        line = line.strip()
+        if line == "#start":
+            started = True
+            continue
+        if started and line and not line.startswith("#"):
+            yield line.split(":")
+
+
 def load_clip(folder: Path, timing: str = "pts") -> Optional[Clip]:
     tags = sorted(folder.glob("*.tag"))
     if not tags:
@@ -103,17 +116,8 @@ def load_clip(folder: Path, timing: str = "pts") -> Optional[Clip]:
     if video is None:
         raise FileNotFoundError(f"{folder}: no .avi or .mp4 beside {tag.name}")
     times = frame_times(stem.with_suffix(".txt"))
-    lines = tag.read_text(errors="replace").split("\n")
     rows = []
-    started = False
-    for line in lines:
-        line = line.strip()
-        if line == "#start":
-            started = True
-            continue
-        if not started or not line or line.startswith("#"):
-            continue
-        f = line.split(":")
+    for f in tag_fields(tag):
         if len(f) < 7:
             continue
         rows.append((int(f[0]), int(f[1]), f[3].strip() == "C", f[5].strip() == "C"))

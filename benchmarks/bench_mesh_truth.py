@@ -84,19 +84,12 @@ def work(root: str, out_path: str) -> None:
 def load_tags(video: Path):
     """Per annotated frame: (time, 4x2 corners or None, LE closed, RE closed, in a blink)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_blinks import frame_times, packet_times
+    from bench_blinks import frame_times, packet_times, tag_fields
 
     stem = video.with_suffix("")
     times = frame_times(stem.with_suffix(".txt"))
-    rows, started = [], False
-    for line in stem.with_suffix(".tag").read_text(errors="replace").split("\n"):
-        line = line.strip()
-        if line == "#start":
-            started = True
-            continue
-        if not started or not line or line.startswith("#"):
-            continue
-        f = line.split(":")
+    rows = []
+    for f in tag_fields(stem.with_suffix(".tag")):
         if len(f) < 19:
             continue
         try:
