@@ -136,7 +136,7 @@ def kill_on_progress(key_to_times):
 def long_clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("long") / "in"
     make_clip(root / "once.mp4", 150)
-    make_clip(root / "always.mp4", 150)
+    make_clip(root / "always.mp4", 300)  # long enough to be seen in progress twice
     make_clip(root / "short.mp4", 10)
     (root / "bad.mov").write_bytes(b"\0" * 100)
     return root

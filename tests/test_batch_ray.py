@@ -167,7 +167,7 @@ def test_ship_through_the_object_store(ray_cluster, collection, local_out, tmp_p
 def test_actor_killed_mid_video_is_retried_and_twice_fails(ray_cluster, tmp_path):
     root = tmp_path / "in"
     make_clip(root / "once.mp4", 150)
-    make_clip(root / "always.mp4", 150)
+    make_clip(root / "always.mp4", 300)  # long enough to be seen in progress twice
     make_clip(root / "short.mp4", 10)
     (root / "bad.mov").write_bytes(b"\0" * 100)
     hook = kill_on_progress({"once.mp4": 1, "always.mp4": 2})

@@ -237,10 +237,14 @@ def test_live_page_gaze_without_calibration_is_relative_and_agrees_with_attentio
             const t = r && r.session && r.session.tracks && r.session.tracks[0];
             return t && t.attention && !t.attention.abstain && t.attention.cues.length; }""", timeout=60000)
         page.wait_for_timeout(3000)
-        att = page.evaluate("() => window.ffLive.lastResult().session.tracks[0].attention")
-        chip = page.query_selector("#signal-states .chip[title*='looking at the screen']")
-        assert chip is not None
-        title, text = chip.get_attribute("title"), chip.inner_text()
+        # the chip and the result it was drawn from, read in one go: the page renders each
+        # result as it sets it, so a later frame cannot slip in between the two reads
+        seen = page.evaluate("""() => {
+            const chip = document.querySelector("#signal-states .chip[title*='looking at the screen']");
+            return {att: window.ffLive.lastResult().session.tracks[0].attention,
+                    title: chip && chip.getAttribute('title'), text: chip && chip.innerText}; }""")
+        att, title, text = seen["att"], seen["title"], seen["text"]
+        assert title is not None, seen
         shot(page, "live-gaze-relative")
         m = re.search(r"looking at the screen (\d+)% of the last 30 s, baseline (\d+)%", title)
         assert m and "not calibrated: relative to the person's usual gaze" in title, title
