@@ -186,7 +186,10 @@
     const name = String(e.type || "event").replace(/_/g, " ");
     const who = e.track != null ? ` (#${e.track})` : "";
     const at = typeof e.onset === "number" ? ` at ${e.onset.toFixed(1)} s` : "";
-    const dur = typeof e.duration === "number" ? `, ${e.duration.toFixed(1)} s` : e.duration === null ? ", ongoing" : "";
+    // a blink lasts a few frames: tenths of a second would print most of them as "0.0 s"
+    const dur = typeof e.duration === "number"
+      ? `, ${e.duration < 1 ? Math.round(e.duration * 1000) + " ms" : e.duration.toFixed(1) + " s"}`
+      : e.duration === null ? ", ongoing" : "";
     return name + who + at + dur;
   }
 
