@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -266,41 +267,6 @@ class _Located:
     wait_ms: Optional[float] = None
 
 
-class _Side:
-    """A session's helper thread: runs one call while the session's own thread does other work
-    (LiteRT's invoke and ONNX Runtime's run release the GIL, so the two run on two cores)."""
-
-    def __init__(self):
-        import queue
-        import threading
-
-        self._q: "queue.SimpleQueue" = queue.SimpleQueue()
-        self._th = threading.Thread(target=self._loop, name="ff-session-side", daemon=True)
-        self._th.start()
-
-    def _loop(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            fut, fn, args = item
-            if fut.set_running_or_notify_cancel():
-                try:
-                    fut.set_result(fn(*args))
-                except BaseException as e:  # handed to whoever waits for the result
-                    fut.set_exception(e)
-
-    def submit(self, fn: Callable, *args):
-        from concurrent.futures import Future
-
-        fut: Future = Future()
-        self._q.put((fut, fn, args))
-        return fut
-
-    def close(self) -> None:
-        self._q.put(None)
-
-
 class Session:
     """State over time for one video or one live client (VIDEO / LIVE mode).
 
@@ -341,7 +307,7 @@ class Session:
         self._detector = detector
         self._mesher = mesher
         self._owned: List = []         # the models this session made (and closes)
-        self._side: Optional[_Side] = None
+        self._side: Optional[ThreadPoolExecutor] = None
         self._pass_cache: Optional[tuple] = None
         self._index = 0
         self._final: Optional[Tuple["Event", ...]] = None
@@ -386,15 +352,18 @@ class Session:
             self._pass_cache = ((height, width), kept)
         return self._pass_cache[1]
 
-    def _helper(self) -> Optional[_Side]:
-        """The helper thread (made on first use), or None when the config says one thread."""
+    def _helper(self) -> Optional[ThreadPoolExecutor]:
+        """The helper thread that runs one call while the session's own thread does other work
+        (LiteRT's invoke and ONNX Runtime's run release the GIL, so the two run on two cores);
+        made on first use, None when the config says one thread."""
         if not self.config.overlap:
             return None
         if self._side is None:
             import weakref
 
-            self._side = _Side()
-            weakref.finalize(self, self._side.close)  # a session dropped unclosed ends its thread too
+            self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ff-session-side")
+            # a session dropped unclosed ends its thread too
+            weakref.finalize(self, self._side.shutdown, wait=False)
         return self._side
 
     def finish(self) -> Tuple["Event", ...]:
@@ -412,7 +381,7 @@ class Session:
         self._owned = []
         self._detector = self._mesher = None
         if self._side is not None:
-            self._side.close()
+            self._side.shutdown(wait=False)
             self._side = None
 
     def __enter__(self) -> "Session":

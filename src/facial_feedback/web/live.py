@@ -265,7 +265,6 @@ class _Pools:
                               detector=_PooledDetector(self.detector(DetectorConfig()), DetectorConfig()))
 
         self.mesher = _Pool(crop_mesher)
-        self.sessions_lock = threading.Lock()   # one session built at a time (see _build_session)
 
     def detector(self, config, threads: int = 0) -> _Pool:
         from facial_feedback._litert import default_threads
@@ -302,8 +301,8 @@ def _pools(analyzer) -> _Pools:
 
 
 def _new_session(analyzer):
-    # Share the stateless models between live sessions; each keeps its own tracking mesh
-    # (per-client state).
+    # Share the stateless models between live sessions: a session then makes no models of its
+    # own, only its per-client state (tracker, smoothing, signals, the tracked faces' ROIs).
     pools = _pools(analyzer)
 
     def tracker_models(threads: int, min_score: float):
@@ -318,27 +317,12 @@ def _new_session(analyzer):
                                  mesher=_PooledMesher(pools.mesher), tracker_models=tracker_models)
 
 
-def _build_session(make_session, analyzer):
-    """A client's session. The default one takes its models from the pools (_new_session),
-    so it makes none of its own; a page's own make_session may, so sessions are built one at
-    a time and the allocator trimmed after each: 8 pages connecting at once never hold 8
-    sets of models at the peak."""
-    pools = _pools(analyzer)
-    with pools.sessions_lock:
-        session = make_session(analyzer)
-        from .memory import trim
-
-        trim()
-    return session
-
-
 @sock.route("/ws/live", bp=bp)
 def live_ws(ws):
     serve_frames(ws)
 
 
-def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[Callable] = None,
-                 new_session: Optional[Callable] = None) -> None:
+def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[Callable] = None) -> None:
     """The frame loop behind /ws/live, for other pages' WebSockets to reuse:
 
         @sock.route("/ws/reading", bp=reading_bp)
@@ -347,15 +331,15 @@ def serve_frames(ws, on_result: Optional[Callable] = None, on_control: Optional[
 
     on_result(fr, reply, session) may add keys to the JSON reply (fr is the FrameResult);
     on_control(message_dict, session) handles control types this loop does not know and
-    returns True when it did; new_session(analyzer) builds the per-client session."""
-    _FrameLoop(ws, on_result, on_control, new_session or _new_session).run()
+    returns True when it did."""
+    _FrameLoop(ws, on_result, on_control).run()
 
 
 class _FrameLoop:
     """One client's connection: its session and the state of its replies."""
 
-    def __init__(self, ws, on_result, on_control, make_session) -> None:
-        self.ws, self.on_result, self.on_control, self.make_session = ws, on_result, on_control, make_session
+    def __init__(self, ws, on_result, on_control) -> None:
+        self.ws, self.on_result, self.on_control = ws, on_result, on_control
         self.analyzer = state().analyzer
         self.gate = state().gate
         self.max_bytes = current_app.config["MAX_FRAME_BYTES"]
@@ -371,7 +355,7 @@ class _FrameLoop:
     def run(self) -> None:
         from facial_feedback import types as fft
 
-        self.session = _build_session(self.make_session, self.analyzer)
+        self.session = _new_session(self.analyzer)
         self.ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": self.max_bytes}))
         gate_client = self.gate.live_client()
         gate_client.__enter__()
@@ -413,7 +397,7 @@ class _FrameLoop:
             self.landmarks = bool(ctl.get("landmarks", self.landmarks))
         elif kind == "reset":
             _close(self.session)
-            self.session = _build_session(self.make_session, self.analyzer)
+            self.session = _new_session(self.analyzer)
             self.t_start = time.monotonic()
         elif not (self.on_control and self.on_control(ctl, self.session)):
             self.send({"type": "error", "message": f"unknown control message {kind!r}"})
