@@ -53,6 +53,16 @@ def test_ssd_anchors():
     assert D.ssd_anchors(128, (8, 16), (2, 6)).shape == (896, 2)
 
 
+def test_tile_origins_cover_the_side_without_a_near_repeat():
+    for n in (300, 400, 572, 640, 960, 1080, 1920):
+        xs = D.tile_origins(n, 384, 0.35)
+        assert xs[0] == 0 and xs[-1] == max(0, n - 384)
+        assert all(b - a < 384 for a, b in zip(xs, xs[1:]))             # no gap between tiles
+        assert all(b - a > 0.05 * 384 for a, b in zip(xs[1:], xs[2:]))    # no tile repeats another
+    assert D.tile_origins(640, 384, 0.35) == [0, 256]      # not 0, 249, 256: 249 adds nothing
+    assert D.tile_origins(1920, 384, 0.35) == [0, 249, 498, 747, 996, 1245, 1494, 1536]
+
+
 def test_decode_detections_one_anchor():
     anchors = D.ssd_anchors()
     raw = np.zeros((2304, 16), np.float32)

@@ -158,13 +158,23 @@ def nms(dets: Sequence[Detection], iou: float = 0.3) -> List[Detection]:
     return keep
 
 
+NEAR_TILE = 0.05   # a last tile this close (share of the tile) to the one before replaces it
+
+
 def tile_origins(length: int, tile: int, overlap: float) -> List[int]:
+    """Tile starts along one side: every `tile * (1 - overlap)` px, and a last tile flush with
+    the edge. Where that last one all but repeats the one before (a 640 px side: 0, 249, 256),
+    it replaces it: the tile at 249 covers nothing 0 and 256 do not, and would cost a run."""
     if length <= tile:
         return [0]
     step = max(1, int(tile * (1.0 - overlap)))
     xs = list(range(0, length - tile + 1, step))
-    if xs[-1] != length - tile:
-        xs.append(length - tile)
+    last = length - tile
+    if xs[-1] != last:
+        if len(xs) > 1 and last - xs[-1] <= NEAR_TILE * tile:
+            xs[-1] = last
+        else:
+            xs.append(last)
     return xs
 
 

@@ -308,7 +308,6 @@ class Session:
         self._mesher = mesher
         self._owned: List = []         # the models this session made (and closes)
         self._side: Optional[ThreadPoolExecutor] = None
-        self._pass_cache: Optional[tuple] = None
         self._index = 0
         self._final: Optional[Tuple["Event", ...]] = None
         self.signals = None  # SignalSession, when signals are on (facial_feedback.signals)
@@ -338,19 +337,6 @@ class Session:
             self._mesher = FaceMesher(threads=self.threads)
             self._owned.append(self._mesher)
         return self._mesher
-
-    def _passes(self, height: int, width: int) -> list:
-        """The detector's passes for frames this size, without a tile that all but repeats the
-        next one (a 640 px frame gets tiles at x = 0, 249 and 256 for 384 px tiles and 35%
-        overlap: the one at 249 adds 7 px to what 0 and 256 cover, and costs a detector run)."""
-        if self._pass_cache is None or self._pass_cache[0] != (height, width):
-            passes = self._own_detector().passes(height, width)
-            near = 0.05 * self.analyzer.detector.config.tile
-            kept = [p for k, p in enumerate(passes)
-                    if not (isinstance(p, tuple) and any(isinstance(q, tuple) and abs(q[0] - p[0]) <= near
-                                                         and abs(q[1] - p[1]) <= near for q in passes[k + 1:]))]
-            self._pass_cache = ((height, width), kept)
-        return self._pass_cache[1]
 
     def _helper(self) -> Optional[ThreadPoolExecutor]:
         """The helper thread that runs one call while the session's own thread does other work
@@ -479,7 +465,7 @@ class Session:
         self._index = index + 1
         # The full-range detector runs now and then (below). A pass due by the clock does not
         # depend on this frame's meshes, so it runs on the helper thread while the mesh runs here.
-        passes = self._passes(rgb.shape[0], rgb.shape[1])
+        passes = self._own_detector().passes(rgb.shape[0], rgb.shape[1])
         due = timestamp - self._last_detect >= self.config.detect_interval / len(passes)
         early, early_which = None, None
         side = self._helper() if due else None
