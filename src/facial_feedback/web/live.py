@@ -96,7 +96,9 @@ class Sock:
                 # The close handshake: read the client's reply before the WSGI server closes the
                 # socket. Closing it with that reply unread makes the kernel send a reset, and the
                 # client then loses what it had not read yet (the last message, the close frame).
-                ws.thread.join(timeout=2)
+                # A client replies at once; the wait is long only for one on a starved machine
+                # (2 s lost a reply under load 6+).
+                ws.thread.join(timeout=10)
 
                 ws.incoming_message, ws.input_buffer = None, []
                 from .memory import trim
