@@ -99,6 +99,8 @@ def test_photos_show_the_right_number_of_faces(page, live_server, tmp_path):
         .map(c => [c.querySelector('.name').textContent, c.dataset.faces || c.querySelector('.meta').textContent]))""")
     assert counts["multi_face.jpg"] == "5" and counts["single_face.jpg"] == "1", counts
     assert "notes.jpg" in counts["notes.jpg"] or "image" in counts["notes.jpg"].lower(), counts
+    page.wait_for_function("() => !document.getElementById('summary').textContent.includes('waiting')",
+                           timeout=10000)
     assert "2 analysed, 6 faces, 1 failed" in page.inner_text("#summary")
     with page.expect_download() as dl:
         page.click("#dl-csv")

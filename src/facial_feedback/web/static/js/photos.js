@@ -89,9 +89,10 @@
       }));
       if (!n) ul.innerHTML = '<li class="muted">No face found.</li>';
     }
+    // the summary and the card's state change together; drawing (a slow decode for a broken file) comes after
     it.el.classList.add("done");
-    await draw(it);
     updateButtons();
+    await draw(it);
   }
 
   function addFiles(files) {
