@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import List
+from typing import Callable, List
 
 import numpy as np
 
@@ -73,4 +73,23 @@ class Model:
             for idx, shape, x in zip(self._inputs, self.input_shapes, inputs):
                 self._it.set_tensor(idx, np.ascontiguousarray(x, dtype=np.float32).reshape(shape))
             self._it.invoke()
-            return [self._it.get_tensor(i).copy() for i in self._outputs]
+            return self._outputs_now()
+
+    def run_filled(self, *fills: Callable[[np.ndarray], None]) -> List[np.ndarray]:
+        """run(), each input written by fill(buffer) straight into the interpreter's own input
+        tensor (float32, input_shapes[i]) instead of handed over as an array to be copied in: the
+        per-frame callers convert their uint8 crop there in one pass (no float copy of it made
+        first, none copied again). The buffer is only valid during fill."""
+        with self._lock:
+            for idx, fill in zip(self._inputs, fills):
+                buf = self._it.tensor(idx)()
+                try:
+                    fill(buf)
+                finally:
+                    del buf  # invoke refuses to run while a view of its buffers is alive
+            self._it.invoke()
+            return self._outputs_now()
+
+    def _outputs_now(self) -> List[np.ndarray]:
+        # get_tensor returns a copy the caller owns (ai-edge-litert 2.3), so none is made again
+        return [self._it.get_tensor(i) for i in self._outputs]

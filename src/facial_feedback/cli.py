@@ -291,6 +291,7 @@ def cmd_webcam(ns) -> int:
     import cv2
 
     from .annotate import annotate
+    from .io import bgr_to_rgb
 
     if not gui_opencv():
         print("error: this OpenCV has no window support (the package depends on opencv-python-headless).\n"
@@ -311,7 +312,7 @@ def cmd_webcam(ns) -> int:
             if not ok:
                 print("error: the camera stopped delivering frames", file=sys.stderr)
                 return EXIT_FAILED
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            rgb = bgr_to_rgb(bgr)
             fr = session.process(rgb)
             cv2.imshow(title, cv2.cvtColor(annotate(rgb, fr, landmarks=ns.landmarks), cv2.COLOR_RGB2BGR))
             if cv2.waitKey(1) & 0xFF in (ord("q"), 27):

@@ -211,7 +211,7 @@ def iter_frames(path: Union[str, os.PathLike], every: int = 1, prefetch: int = 4
                 if bgr is not None:
                     pos = cap.get(cv2.CAP_PROP_POS_MSEC)
                     t = pos / 1000.0 if pos and pos > 0 else i / info.fps
-                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    rgb = bgr_to_rgb(bgr)
                     while not stop.is_set():
                         try:
                             q.put((i, t, rgb), timeout=0.1)
@@ -273,12 +273,36 @@ def _decode_here(path, every: int, info: VideoInfo) -> Iterator[tuple]:
                 pos = cap.get(cv2.CAP_PROP_POS_MSEC)
                 t = pos / 1000.0 if pos and pos > 0 else i / info.fps
                 n += 1
-                yield i, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield i, t, bgr_to_rgb(bgr)
             i += 1
         if n == 0:
             raise VideoError("no decodable frames (zero-frame or corrupt video)")
     finally:
         cap.release()
+
+
+# OpenCV splits a conversion of more than this many pixels across its thread pool, whose workers
+# then spin-wait for more work after each call: a whole 640x360 frame's BGR->RGB cost 0.3-0.5 ms
+# of CPU that way against 0.15 ms converted in strips under it, each strip on the calling thread
+# alone (the same pixels; docs/benchmarks.md, "What changed").
+_CV_GRAIN = 1 << 16
+
+
+def bgr_to_rgb(bgr: np.ndarray) -> np.ndarray:
+    """cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), the same array, converted in strips of rows under
+    OpenCV's parallel grain so that no OpenCV worker thread is woken to spin (a decoded frame is
+    converted on the decoding thread, beside the pipeline's own threads)."""
+    import cv2
+
+    h, w = bgr.shape[:2]
+    if h * w < _CV_GRAIN or bgr.ndim != 3 or bgr.shape[2] != 3:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    bgr = np.ascontiguousarray(bgr)
+    out = np.empty_like(bgr)
+    step = max(1, (_CV_GRAIN - 1) // w)
+    for y in range(0, h, step):
+        cv2.cvtColor(bgr[y:y + step], cv2.COLOR_BGR2RGB, dst=out[y:y + step])
+    return out
 
 
 def is_image_path(p: Union[str, os.PathLike]) -> bool:

@@ -37,6 +37,7 @@ from flask import Blueprint, Response, current_app, request
 from wsproto.events import CloseConnection
 from wsproto.frame_protocol import CloseReason
 
+from ..io import bgr_to_rgb
 from . import state
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ def decode_frame(data: bytes) -> np.ndarray:
     h, w = bgr.shape[:2]
     if h > MAX_SIDE or w > MAX_SIDE:
         raise ValueError(f"the frame is {w}x{h}: at most {MAX_SIDE} pixels a side")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr_to_rgb(bgr)
 
 
 class _Pool:
