@@ -39,6 +39,9 @@ __all__ = ["Analyzer", "AnalyzerConfig", "Session", "Tracker", "VideoStream"]
 # down to about this fraction of the frame width (measured: 200 px in 1280 found, 120 not).
 GRAPH_MIN_FACE = 0.13
 
+# process_stream: frames stage 1 (mesh) may be ahead of stage 2 (emotion, signals)
+_AHEAD = 3
+
 
 class Analyzer:
     """Loads the detector, mesh and emotion models once. Thread-safe for analyze_image."""
@@ -402,7 +405,9 @@ class Session:
                 t_prev = time.perf_counter()
             return
 
-        todo: "queue.Queue" = queue.Queue(maxsize=2)
+        # Stage 1 may run up to AHEAD frames ahead of stage 2 (2 made it wait for stage 2 0.2-0.7 ms
+        # a frame on 2 shared cores, 3 under 0.05: docs/benchmarks.md); each holds one frame.
+        todo: "queue.Queue" = queue.Queue(maxsize=_AHEAD)
         done: "queue.Queue" = queue.Queue(maxsize=4)
         END = object()
 
@@ -429,7 +434,7 @@ class Session:
                 loc.wait_ms = (t_got - t_prev) * 1000.0  # time spent waiting for the decoder
                 todo.put(loc)
                 pending += 1
-                while pending and (done.qsize() or pending >= 2):
+                while pending and (done.qsize() or pending >= _AHEAD):
                     item = done.get()
                     if isinstance(item, BaseException):
                         raise item
