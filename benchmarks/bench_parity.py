@@ -246,6 +246,7 @@ STAGES = (
     ("facial_feedback.landmarks", "MeshTracker.process", "tracking mesh (crop, model, ROI)"),
     ("facial_feedback.landmarks", "crop_roi", "  of which: ROI crop"),
     ("facial_feedback._litert", "Model.run", None),   # split by model file below
+    ("facial_feedback._litert", "Model.run_filled", None),   # the same, input written in place
     ("facial_feedback.detection", "FaceDetector.detect_pass", "detector passes"),
     ("facial_feedback.emotion", "EmotionModel.predict", "emotion (crop + ONNX, 2 views)"),
     ("facial_feedback.blendshapes", "BlendshapeModel.predict", "blendshapes (52)"),
