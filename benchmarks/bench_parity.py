@@ -2,6 +2,7 @@
 
     benchmarks/setup_reference_env.sh                     # once: today's code in its own venv
     .venv/bin/python benchmarks/bench_parity.py [--repeat 3] [--sfew] [--markdown]
+    .venv/bin/python benchmarks/bench_parity.py --no-parity --before REV   # speed: also this repo at REV
 
 Each side runs in its own fresh process with its own interpreter and package (the reference in
 benchmarks/.reference/venv, which imports the code of d236545; ours in this checkout's .venv),
@@ -314,7 +315,8 @@ def work_stages(out_path: str) -> None:
 
 def stages_report(runs) -> str:
     """runs: [(side, result)]; medians over the runs of each side."""
-    by = {side: [r for sd, r in runs if sd == side] for side in ("today", "new")}
+    by = {side: [r for sd, r in runs if sd == side] for side in ("today", "before", "new")}
+    sides = [sd for sd in ("today", "before", "new") if by[sd]]
     names = []
     for _, r in runs:
         names += [k for k in r["stages"] if k not in names]
@@ -328,24 +330,24 @@ def stages_report(runs) -> str:
     def cell(x):
         return "-" if x is None else f"{x:.2f}"
 
-    L = ["| stage (VIDEO mode, 1 face, frame by frame) | today CPU ms/frame | new CPU ms/frame | new calls/frame |",
-         "| --- | --- | --- | --- |"]
+    L = ["| stage (VIDEO mode, 1 face, frame by frame) | " + " | ".join(f"{sd} CPU ms/frame" for sd in sides)
+         + " | new calls/frame |", "| --- " * (len(sides) + 2) + "|"]
     for n in names:
         calls = [r["stages"][n]["calls"] for r in by["new"] if n in r["stages"]]
-        L.append(f"| {n} | {cell(med('today', n))} | {cell(med('new', n))} | "
-                 f"{cell(statistics.median(calls)) if calls else '-'} |")
+        L.append(f"| {n} | " + " | ".join(cell(med(sd, n)) for sd in sides) +
+                 f" | {cell(statistics.median(calls)) if calls else '-'} |")
     tot = {side: statistics.median(r["cpu_total"] for r in by[side]) for side in by if by[side]}
     wal = {side: statistics.median(r["wall_total"] for r in by[side]) for side in by if by[side]}
-    L.append(f"| **whole frame (process CPU)** | {tot.get('today', 0):.2f} | {tot.get('new', 0):.2f} | |")
-    L.append(f"| whole frame (wall, one frame at a time) | {wal.get('today', 0):.2f} | {wal.get('new', 0):.2f} | |")
+    L.append("| **whole frame (process CPU)** | " + " | ".join(f"{tot[sd]:.2f}" for sd in sides) + " | |")
+    L.append("| whole frame (wall, one frame at a time) | " + " | ".join(f"{wal[sd]:.2f}" for sd in sides) + " | |")
     loads = ", ".join(f"{r['loadavg']:.1f}" for _, r in runs)
     return "\n".join(["", "### Stage by stage (CPU per frame, medians of the runs)", "", *L, "",
                       f"Load average at the end of each run: {loads}."])
 
 
 # ---------------------------------------------------------------- comparison side
-def run_worker(py: Path, mode: str, out: str, *extra: str) -> None:
-    env = dict(os.environ, PYTHONPATH="")
+def run_worker(py: Path, mode: str, out: str, *extra: str, src: str = "") -> None:
+    env = dict(os.environ, PYTHONPATH=src)  # src: another checkout's src/ imported instead (--before)
     cwd = REPO / "benchmarks" / ".reference" / "src" if py == REF_PY else REPO
     cmd = [str(py), str(Path(__file__).resolve()), "--worker", mode, out, *extra]
     r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -601,11 +603,16 @@ def report(rep, ref, new, speeds) -> str:
                   f"CPU x{med(side, 'live_cpu_ms') / med('today', 'live_cpu_ms'):.2f}), "
                   f"peak RSS x{med(side, 'maxrss_mb') / med('today', 'maxrss_mb'):.2f}."]
         # ratios within each round (the two sides ran one after the other): the noise of a shared machine
-        per = [(a["fps"] / b["fps"], a["live_median_ms"] / b["live_median_ms"])
-               for a, b in zip(by["new"], by["today"])] if "new" in by else []
-        if per:
-            L += ["", "Per round, new/today: video fps " + ", ".join(f"x{r[0]:.2f}" for r in per) +
-                  "; live per-frame time " + ", ".join(f"x{r[1]:.2f}" for r in per) + "."]
+        for base in ("today", "before"):
+            per = [(a["fps"] / b["fps"], a["live_median_ms"] / b["live_median_ms"])
+                   for a, b in zip(by["new"], by[base])] if "new" in by and base in by else []
+            if per:
+                L += ["", f"Per round, new/{base}: video fps " + ", ".join(f"x{r[0]:.2f}" for r in per) +
+                      "; live per-frame time " + ", ".join(f"x{r[1]:.2f}" for r in per) + "."]
+        if "before" in by and "new" in by:
+            L += ["", f"Ratios new/before (medians): video fps x{med('new', 'fps') / med('before', 'fps'):.2f}, "
+                  f"live per-frame time x{med('new', 'live_median_ms') / med('before', 'live_median_ms'):.2f} "
+                  f"(CPU x{med('new', 'live_cpu_ms') / med('before', 'live_cpu_ms'):.2f})."]
     return "\n".join(L)
 
 
@@ -624,6 +631,8 @@ def main() -> int:
     ap.add_argument("--mediapipe-landmarker", action="store_true",
                     help="also run MediaPipe's own Face Landmarker graph with the same models (reference venv)")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
+    ap.add_argument("--before", metavar="REV", help="speed and stage runs also of this checkout's src/ at git "
+                    "revision REV (a 'before' side, in this .venv): what a change did, measured in the same run")
     ns, extra = ap.parse_known_args()
     if ns.worker:
         mode, out = ns.worker
@@ -677,23 +686,34 @@ def main() -> int:
                 if ref["images"][name]:
                     rep["mpfl_images"].append((name, len(ref["images"][name]), len(mpfl["images"][name]), d))
     speeds = []
+    before_src = ""
+    if ns.before:
+        bdir = tmp / "before"
+        bdir.mkdir(exist_ok=True)
+        arch = subprocess.run(["git", "-C", str(REPO), "archive", ns.before, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(bdir)], input=arch.stdout, check=True)
+        before_src = str(bdir / "src")
+        print(f"before: {ns.before} ({before_src})", file=sys.stderr)
     sides = [("today", REF_PY, ()), ("new", NEW_PY, ())]
+    if ns.before:
+        sides.insert(1, ("before", NEW_PY, ()))
     if ns.without_blendshapes:
         sides.append(("new, no blendshapes", NEW_PY, ("--no-blendshapes",)))
     for i in range(ns.repeat):
         order = sides if i % 2 == 0 else sides[::-1]
         for side, py, args in order:
             p = tmp / f"speed_{side.replace(' ', '_').replace(',', '')}_{i}.json"
-            run_worker(py, "speed", str(p), *args)
+            run_worker(py, "speed", str(p), *args, src=before_src if side == "before" else "")
             speeds.append((side, json.loads(p.read_text())))
     names = [sd for sd, _, _ in sides]
     speeds = [s for group in zip(*[[s for s in speeds if s[0] == n] for n in names]) for s in group]
     stage_runs = []
+    stage_sides = [("today", REF_PY)] + ([("before", NEW_PY)] if ns.before else []) + [("new", NEW_PY)]
     for i in range(ns.stages):
-        order = (("today", REF_PY), ("new", NEW_PY)) if i % 2 == 0 else (("new", NEW_PY), ("today", REF_PY))
+        order = stage_sides if i % 2 == 0 else stage_sides[::-1]
         for side, py in order:
             p = tmp / f"stages_{side}_{i}.json"
-            run_worker(py, "stages", str(p))
+            run_worker(py, "stages", str(p), src=before_src if side == "before" else "")
             stage_runs.append((side, json.loads(p.read_text())))
     if not ns.no_parity:
         out.append(report(rep, ref, new, speeds))
