@@ -66,7 +66,7 @@ def test_reading_session_produces_a_report_for_every_paragraph(page, live_server
     # and the page keeps the reading position
     page.click("#calibrate")
     page.wait_for_selector("#calib:not([hidden])")
-    page.wait_for_selector("#calib", state="hidden", timeout=15000)
+    page.wait_for_selector("#calib", state="hidden", timeout=30000)
     page.wait_for_function("() => window.ffReading.calibration() !== null", timeout=10000)
     cal = page.evaluate("() => window.ffReading.calibration()")
     assert not cal["ok"] and "reading position" in cal["message"], cal
