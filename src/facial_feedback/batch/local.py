@@ -129,9 +129,12 @@ class _Pool:
                 shutil.rmtree(s.tmp, ignore_errors=True)
                 s.tmp.mkdir(parents=True)
                 s.job = job
-                s.conn.send({"src": job.src, "path": job.path, "key": job.key, "kind": job.kind,
-                             "tmpdir": str(s.tmp)})
                 self.hooks["started"](job, s.name)
+                try:
+                    s.conn.send({"src": job.src, "path": job.path, "key": job.key, "kind": job.kind,
+                                 "tmpdir": str(s.tmp)})
+                except OSError:  # it died just now: its sentinel fires next, and bury() retries the job
+                    pass
 
     def read(self, s: _Slot) -> bool:
         """Handle what a worker sent; False when its pipe broke (it died)."""
