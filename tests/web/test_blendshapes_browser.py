@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_live_page_shows_the_strongest_blendshapes(page, live_server):
     page.goto(live_server.url + "/")
     page.click("#start")
-    page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
-    page.wait_for_selector("#blendshapes:not([hidden]) .bs-bar", timeout=10000)
+    page.wait_for_selector('#stage[data-faces="1"]', timeout=30000)
+    page.wait_for_selector("#blendshapes:not([hidden]) .bs-bar", timeout=30000)
     bars = page.eval_on_selector_all(
         "#bs-bars .bs-bar", "els => els.map(e => [e.dataset.name, parseFloat(e.firstChild.style.width)])")
     assert len(bars) == 5

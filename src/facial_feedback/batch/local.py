@@ -95,88 +95,122 @@ def _death_reason(proc) -> str:
     return f"exited with status {code}"
 
 
-def run_local(todo: List, scratch: Path, hooks: dict, workers: Optional[int] = None, every: int = 1,
-              annotate: bool = False, config=None) -> None:
-    import multiprocessing as mp
-    from multiprocessing.connection import wait
+class _Pool:
+    """The driver's side of the pool: its slots, the queue, and what each worker message means."""
 
-    from . import BatchError  # the retry policy (MAX_DEATHS) lives in the driver
+    def __init__(self, todo: List, scratch: Path, hooks: dict, n: int, every: int, annotate: bool, config):
+        import multiprocessing as mp
 
-    n = max(1, min(workers or usable_cpus(), len(todo)))
-    ctx = mp.get_context("spawn")
-    queue = deque(todo)
-    slots: List[_Slot] = []
-    start_failures = 0
-    scratch.mkdir(parents=True, exist_ok=True)
+        self.ctx = mp.get_context("spawn")
+        self.queue = deque(todo)
+        self.scratch, self.hooks, self.n = scratch, hooks, n
+        self.args = (every, annotate, config)
+        self.slots: List[_Slot] = []
+        self.start_failures = 0
+        scratch.mkdir(parents=True, exist_ok=True)
 
-    def spawn() -> None:
-        parent_conn, child_conn = ctx.Pipe()
-        p = ctx.Process(target=_child, args=(child_conn, every, annotate, config), name="ff-batch-worker", daemon=True)
+    def spawn(self) -> None:
+        parent_conn, child_conn = self.ctx.Pipe()
+        p = self.ctx.Process(target=_child, args=(child_conn,) + self.args, name="ff-batch-worker", daemon=True)
         with _env(THREAD_ENV):
             p.start()
         child_conn.close()
-        slots.append(_Slot(p, parent_conn))
+        self.slots.append(_Slot(p, parent_conn))
 
-    def busy() -> bool:
-        return any(s.job is not None for s in slots)
+    def busy(self) -> bool:
+        return bool(self.queue) or any(s.job is not None for s in self.slots)
 
-    for _ in range(n):
-        spawn()
-    try:
-        while queue or busy():
-            for s in slots:
-                if s.ready and s.job is None and queue:
-                    job = queue.popleft()
-                    s.tmp = scratch / f"{job.index}-{job.deaths}"
-                    shutil.rmtree(s.tmp, ignore_errors=True)
-                    s.tmp.mkdir(parents=True)
-                    s.job = job
+    def assign(self) -> None:
+        """Give the next input to every ready worker that has none."""
+        for s in self.slots:
+            if s.ready and s.job is None and self.queue:
+                job = self.queue.popleft()
+                s.tmp = self.scratch / f"{job.index}-{job.deaths}"
+                shutil.rmtree(s.tmp, ignore_errors=True)
+                s.tmp.mkdir(parents=True)
+                s.job = job
+                self.hooks["started"](job, s.name)
+                try:
                     s.conn.send({"src": job.src, "path": job.path, "key": job.key, "kind": job.kind,
                                  "tmpdir": str(s.tmp)})
-                    hooks["started"](job, s.name)
-            ready = wait([s.conn for s in slots] + [s.proc.sentinel for s in slots], timeout=0.25)
-            for s in list(slots):
-                dead = False
-                if s.conn in ready:
-                    try:
-                        while s.conn.poll():
-                            kind, val = s.conn.recv()
-                            if kind == "ready":
-                                s.ready, s.name = True, val
-                            elif kind == "progress" and s.job is not None:
-                                hooks["progress"](s.job, s.name, val)
-                            elif kind == "done" and s.job is not None:
-                                job, s.job = s.job, None
-                                hooks["finish"](job, val["row"], val["files"])
-                                shutil.rmtree(s.tmp, ignore_errors=True)
-                            elif kind == "fatal":
-                                raise BatchError(val)
-                    except (EOFError, OSError):
-                        dead = True
-                if dead or (s.proc.sentinel in ready and not s.proc.is_alive()):
-                    s.proc.join(timeout=5)
-                    slots.remove(s)
-                    s.conn.close()
-                    if s.tmp is not None:
-                        shutil.rmtree(s.tmp, ignore_errors=True)
-                    if s.job is not None:
-                        if hooks["died"](s.job, _death_reason(s.proc)):
-                            queue.appendleft(s.job)
-                    elif not s.ready:
-                        start_failures += 1
-                        if start_failures >= MAX_START_FAILURES:
-                            raise BatchError(f"worker processes die while starting ({_death_reason(s.proc)})")
-                    if len(slots) < n and (queue or len(slots) == 0):
-                        spawn()
-            hooks["tick"]()
-    finally:
-        for s in slots:
+                except OSError:  # it died just now: its sentinel fires next, and bury() retries the job
+                    pass
+
+    def read(self, s: _Slot) -> bool:
+        """Handle what a worker sent; False when its pipe broke (it died)."""
+        from . import BatchError
+
+        try:
+            while s.conn.poll():
+                kind, val = s.conn.recv()
+                if kind == "ready":
+                    s.ready, s.name = True, val
+                elif kind == "progress" and s.job is not None:
+                    self.hooks["progress"](s.job, s.name, val)
+                elif kind == "done" and s.job is not None:
+                    job, s.job = s.job, None
+                    self.hooks["finish"](job, val["row"], val["files"])
+                    shutil.rmtree(s.tmp, ignore_errors=True)
+                elif kind == "fatal":
+                    raise BatchError(val)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def bury(self, s: _Slot) -> None:
+        """A worker died: its input goes back to the queue (or fails: the driver's hook decides)
+        and a fresh worker takes its place while there is work."""
+        from . import BatchError
+
+        s.proc.join(timeout=5)
+        self.slots.remove(s)
+        s.conn.close()
+        if s.tmp is not None:
+            shutil.rmtree(s.tmp, ignore_errors=True)
+        if s.job is not None:
+            if self.hooks["died"](s.job, _death_reason(s.proc)):
+                self.queue.appendleft(s.job)
+        elif not s.ready:
+            self.start_failures += 1
+            if self.start_failures >= MAX_START_FAILURES:
+                raise BatchError(f"worker processes die while starting ({_death_reason(s.proc)})")
+        if len(self.slots) < self.n and (self.queue or not self.slots):
+            self.spawn()
+
+    def step(self) -> None:
+        from multiprocessing.connection import wait
+
+        self.assign()
+        ready = wait([s.conn for s in self.slots] + [s.proc.sentinel for s in self.slots], timeout=0.25)
+        for s in list(self.slots):
+            alive = self.read(s) if s.conn in ready else True
+            if not alive or (s.proc.sentinel in ready and not s.proc.is_alive()):
+                self.bury(s)
+        self.hooks["tick"]()
+
+    def close(self) -> None:
+        for s in self.slots:
             with contextlib.suppress(OSError, ValueError):
                 s.conn.send(None)
         deadline = time.monotonic() + 3
-        for s in slots:
+        for s in self.slots:
             s.proc.join(timeout=max(0.0, deadline - time.monotonic()))
             if s.proc.is_alive():
                 s.proc.kill()
                 s.proc.join(timeout=2)
             s.conn.close()
+
+
+def run_local(todo: List, scratch: Path, hooks: dict, workers: Optional[int] = None, every: int = 1,
+              annotate: bool = False, config=None) -> None:
+    """Analyse `todo` on a pool of worker processes, reporting through the driver's `hooks`
+    (started, progress, finish, died, tick)."""
+    n = max(1, min(workers or usable_cpus(), len(todo)))
+    pool = _Pool(todo, scratch, hooks, n, every, annotate, config)
+    for _ in range(n):
+        pool.spawn()
+    try:
+        while pool.busy():
+            pool.step()
+    finally:
+        pool.close()
