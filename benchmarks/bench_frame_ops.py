@@ -8,7 +8,7 @@ other stages run between two frames' conversions), on this checkout's code:
 - BGR->RGB of a decoded 640x360 frame: one cv2.cvtColor (OpenCV's thread pool splits it and its
   workers spin-wait afterwards) against facial_feedback.io.bgr_to_rgb (strips under OpenCV's
   parallel grain, each converted on the calling thread);
-- decoding WolfgangLanger_Pexels.mp4 (640x360): cv2.VideoCapture with FFmpeg's default threads
+- decoding WolfgangLanger_Pexels.mp4 (640x360; another with --video): cv2.VideoCapture with FFmpeg's default threads
   against one decoding thread, each frame converted by bgr_to_rgb;
 - the landmark model's input: crop.astype(float32) / 255 handed to set_tensor against
   facial_feedback._litert.Model.run_filled's write into the input buffer (the invoke excluded).
@@ -41,13 +41,13 @@ def per_call(fn, calls: int, gap: float = 0.002):
     return (time.process_time() - c) * 1000 / calls, busy * 1000 / calls
 
 
-def decode_cpu(threads: int, gap: float = 0.002) -> float:
+def decode_cpu(threads: int, video: Path = VIDEO, gap: float = 0.002) -> float:
     import cv2
 
     from facial_feedback.io import bgr_to_rgb
 
-    cap = (cv2.VideoCapture(str(VIDEO), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads]) if threads
-           else cv2.VideoCapture(str(VIDEO)))
+    cap = (cv2.VideoCapture(str(video), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads]) if threads
+           else cv2.VideoCapture(str(video)))
     c, n = time.process_time(), 0
     while True:
         ok, bgr = cap.read()
@@ -64,6 +64,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--video", type=Path, default=VIDEO, help="the video whose decoding is timed")
     ns = ap.parse_args()
     import cv2
 
@@ -99,7 +100,7 @@ def main() -> int:
             rows.setdefault(name, []).append(per_call(fn, ns.calls))
         for name, th in (("decode + convert a frame: FFmpeg's default threads", 0),
                          ("decode + convert a frame: one decoding thread", 1)):
-            rows.setdefault(name, []).append((decode_cpu(th), None))
+            rows.setdefault(name, []).append((decode_cpu(th, ns.video), None))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; medians of {ns.rounds} rounds\n")
     print("| operation | process CPU ms/call | wall ms/call |\n| --- | --- | --- |")
     for name, v in rows.items():
