@@ -301,7 +301,7 @@ def _decode_here(path, every: int, info: VideoInfo) -> Iterator[tuple]:
 # OpenCV splits a conversion of more than this many pixels across its thread pool, whose workers
 # then spin-wait for more work after each call: a whole 640x360 frame's BGR->RGB cost 0.3-0.5 ms
 # of CPU that way against 0.15 ms converted in strips under it, each strip on the calling thread
-# alone (the same pixels; docs/benchmarks.md, "What changed").
+# alone (the same pixels; benchmarks/bench_frame_ops.py, docs/benchmarks.md).
 _CV_GRAIN = 1 << 16
 
 
