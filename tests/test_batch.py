@@ -173,14 +173,18 @@ def test_interrupted_then_rerun_redoes_nothing_finished(tmp_path, stop):
     inputs = tmp_path / "in"
     # The last clip is long, so that on a loaded machine the batch cannot finish between the
     # first finished input and the signal (then the signal would land in interpreter shutdown).
-    # 600 frames were done 6 s after the first input on a quiet machine: too close when CI's load
-    # starves this polling loop; 1800 take about 15 s.
-    lengths = {f"c{i}.mp4": n for i, n in enumerate((90, 90, 90, 1800))}
+    lengths = {f"c{i}.mp4": n for i, n in enumerate((90, 90, 90, 600))}
     for name, n in lengths.items():
         make_clip(inputs / name, n)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "facial_feedback.cli", "batch", str(inputs), "--out", str(out), "--workers", "1", "-q"]
-    p = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as at a terminal: a suite started in the background by a non-interactive shell
+    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler (the batch
+    # would run on and exit 0), so the driver gets the terminal's default back first.
+    interactive = [sys.executable, "-c", "import runpy, signal, sys; signal.signal(signal.SIGINT, "
+                   "signal.default_int_handler); sys.argv = ['facial-feedback'] + sys.argv[1:]; "
+                   "runpy.run_module('facial_feedback.cli', run_name='__main__')"] + cmd[3:]
+    p = subprocess.Popen(interactive, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
         while not list(out.glob("*.summary.json")) and time.monotonic() < deadline and p.poll() is None:

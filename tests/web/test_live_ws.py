@@ -7,7 +7,7 @@ import os
 import cv2
 import pytest
 
-from .conftest import media_or_skip
+from .conftest import media_or_skip, ws_connect
 
 
 def frames(path, n, size=(640, 360)):
@@ -25,9 +25,7 @@ def frames(path, n, size=(640, 360)):
 
 @pytest.fixture()
 def ws(server):
-    from simple_websocket import Client
-
-    c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+    c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
     hello = json.loads(c.receive(timeout=60))
     assert hello["type"] == "hello" and len(hello["emotions"]) == 7
     yield c
@@ -83,10 +81,10 @@ def test_reset_starts_a_fresh_session(ws):
 
 
 def test_cross_site_websocket_is_refused(server):
-    from simple_websocket import Client, ConnectionError
+    from simple_websocket import ConnectionError
 
     with pytest.raises(ConnectionError):
-        Client.connect(server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})
+        ws_connect(server.url.replace("http", "ws") + "/ws/live", headers={"Origin": "http://evil.example"})
 
 
 def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
@@ -110,13 +108,11 @@ def test_a_client_that_does_not_wait_gets_frames_dropped_not_queued(ws):
 def test_two_clients_each_have_their_own_session(server):
     import threading
 
-    from simple_websocket import Client
-
     jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 8)
     out = {}
 
     def client(name):
-        c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+        c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
         c.receive(timeout=60)  # hello
         out[name] = [ask(c, j)["result"] for j in jpegs]
         c.close()
@@ -150,14 +146,12 @@ def test_live_clients_share_the_models(prod_server):
     them (Session(tracker_models=...) and the pools)."""
     import threading
 
-    from simple_websocket import Client
-
     jpegs = frames(media_or_skip("WolfgangLanger_Pexels.mp4"), 6)
     url = prod_server.url.replace("http", "ws") + "/ws/live"
     pid = prod_server.worker_pid
 
     def connect():
-        c = Client.connect(url, headers=prod_server.headers)
+        c = ws_connect(url, headers=prod_server.headers)
         assert json.loads(c.receive(timeout=60))["type"] == "hello"
         return c
 

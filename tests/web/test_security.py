@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from .conftest import media_or_skip
+from .conftest import media_or_skip, ws_connect
 
 EVIL = "attacker.example"
 
@@ -278,10 +278,8 @@ def bomb(tmp_path_factory):
 
 
 def test_live_frame_size_is_read_from_the_header(server, bomb):
-    from simple_websocket import Client
-
     assert len(bomb) < 1_500_000
-    c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+    c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
     c.receive(timeout=60)
     t0 = time.perf_counter()
     c.send(bomb)
@@ -296,9 +294,9 @@ def test_live_frame_size_is_read_from_the_header(server, bomb):
 
 
 def test_an_over_limit_websocket_message_is_closed_at_once_with_a_reason(server):
-    from simple_websocket import Client, ConnectionClosed
+    from simple_websocket import ConnectionClosed
 
-    c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+    c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
     hello = json.loads(c.receive(timeout=60))
     t0 = time.perf_counter()
     try:
@@ -355,12 +353,11 @@ def _chunked_post(url, path, total, headers, chunk=1 << 20):
 def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     """Issue 12's small inputs that took gigabytes, against `facial-feedback serve`: the worker's
     peak resident memory (VmHWM, reset after warm-up) stays within 100 MB of its idle size."""
-    from simple_websocket import Client
 
     pid = prod_server.worker_pid
     ws_url = prod_server.url.replace("http", "ws") + "/ws/live"
     # warm up: a photo and a few live frames, so the models' buffers exist
-    c = Client.connect(ws_url, headers=prod_server.headers)
+    c = ws_connect(ws_url, headers=prod_server.headers)
     c.receive(timeout=60)
     for _ in range(3):
         c.send(jpeg_bytes())
@@ -371,7 +368,7 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak to the current size
 
     # 1. a 30000x30000 PNG (0.9 MB) as a live frame, and as a photo
-    c = Client.connect(ws_url, headers=prod_server.headers)
+    c = ws_connect(ws_url, headers=prod_server.headers)
     c.receive(timeout=60)
     c.send(bomb)
     assert json.loads(c.receive(timeout=60))["type"] == "error"
@@ -385,7 +382,7 @@ def test_bad_inputs_cost_the_server_under_100_mb(prod_server, bomb):
     assert _chunked_post(prod_server.url, "/api/v1/analyze", 200 << 20, prod_server.headers) in (413, None)
     # 3. five 5 MB live frames (over the 4 MB limit), each on its own socket
     for _ in range(5):
-        c = Client.connect(ws_url, headers=prod_server.headers)
+        c = ws_connect(ws_url, headers=prod_server.headers)
         c.receive(timeout=60)
         try:
             c.send(b"\xff\xd8\xff" + b"\0" * (5 << 20))

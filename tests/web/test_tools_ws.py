@@ -6,14 +6,12 @@ import json
 
 import pytest
 
-from .conftest import media_or_skip
+from .conftest import media_or_skip, ws_connect
 from .test_live_ws import frames
 
 
 def connect(live_server, path):
-    from simple_websocket import Client
-
-    c = Client.connect(live_server.url.replace("http", "ws") + path, headers=live_server.headers)
+    c = ws_connect(live_server.url.replace("http", "ws") + path, headers=live_server.headers)
     hello = json.loads(c.receive(timeout=60))   # a loaded CI machine may take a while to build the session
     return c, hello
 
@@ -101,11 +99,11 @@ def test_wellbeing_socket_controls(server, jpegs):
 
 
 def test_tool_sockets_refuse_other_sites(server):
-    from simple_websocket import Client, ConnectionError
+    from simple_websocket import ConnectionError
 
     for path in ("/ws/wellbeing", "/ws/reading/0123456789abcdef"):
         with pytest.raises(ConnectionError):
-            Client.connect(server.url.replace("http", "ws") + path, headers={"Origin": "http://evil.example"})
+            ws_connect(server.url.replace("http", "ws") + path, headers={"Origin": "http://evil.example"})
 
 
 def test_gaze_calibration_fit_accepts_a_consistent_gaze():
