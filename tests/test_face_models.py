@@ -339,3 +339,24 @@ def test_webcam_preview_with_headless_opencv_says_what_to_do(monkeypatch, capsys
     assert main(["webcam"]) != 0
     err = capsys.readouterr().err
     assert "no window support" in err and "pip install opencv-python" in err and "/live" in err
+
+
+# ---------------------------------------------------------------- the per-frame fast paths
+def test_run_filled_gives_what_run_gives_and_leaves_no_view_behind():
+    """Model.run_filled writes the input in place of handing an array over (issue 15's speed
+    work): the same outputs as run() on a real face crop, twice in a row, and each output is the
+    caller's own (a later call does not change it)."""
+    from facial_feedback._litert import LANDMARK_MODEL, Model
+
+    m = Model(LANDMARK_MODEL, threads=1)
+    shape = m.input_shapes[0]
+    img = load_image(media("single_face.jpg"))
+    crop = cv2.resize(img, (shape[2], shape[1])).astype(np.float32) / 255.0
+    want = m.run(crop[None])
+    got = m.run_filled(lambda buf: np.copyto(buf[0], crop))
+    again = m.run_filled(lambda buf: np.copyto(buf[0], crop[::-1].copy()))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert not all(np.array_equal(a, g) for a, g in zip(again, got))  # another input, other outputs
+    np.testing.assert_array_equal(got[0], want[0])                      # ... and got[0] untouched

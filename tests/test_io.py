@@ -129,3 +129,18 @@ def test_iter_frames_timestamps_and_every():
     assert all(b > a for a, b in zip(ts, ts[1:]))
     every3 = [i for i, _, _ in iter_frames(path, every=3)]
     assert every3 == list(range(0, 72, 3))
+
+
+@pytest.mark.parametrize("shape", [(360, 640, 3), (1080, 1920, 3), (7, 9, 3), (481, 641, 3)])
+def test_bgr_to_rgb_in_strips_equals_one_cvtcolor(shape):
+    """io.bgr_to_rgb converts in strips (so OpenCV wakes no worker thread): the same array as
+    one cv2.cvtColor, for small, odd-sized, large and non-contiguous frames."""
+    import cv2
+
+    from facial_feedback.io import bgr_to_rgb
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    np.testing.assert_array_equal(bgr_to_rgb(a), cv2.cvtColor(a, cv2.COLOR_BGR2RGB))
+    view = a[:, ::2]   # not contiguous
+    np.testing.assert_array_equal(bgr_to_rgb(view), cv2.cvtColor(np.ascontiguousarray(view), cv2.COLOR_BGR2RGB))
