@@ -113,6 +113,30 @@ def test_video_bad_file_says_why(tmp_path, capsys):
     assert "broken.mp4" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["a folder", "no folder", "annotate into a folder"])
+def test_video_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys, where):
+    """A folder given where a file belongs (or a missing folder) is a usage error named up front,
+    not a traceback at the final rename after the whole video was analysed."""
+    args = {"a folder": ["-o", str(tmp_path)],
+            "no folder": ["-o", str(tmp_path / "missing" / "x.csv")],
+            "annotate into a folder": ["-o", str(tmp_path / "x.csv"), "--annotate", str(tmp_path)]}[where]
+    assert main(["video", str(media("single_face.mp4")), "-q", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and ("is a directory" in err or "does not exist" in err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []   # nothing written, not even a partial
+
+
+def test_a_file_where_a_folder_belongs_is_a_usage_error(tmp_path, capsys):
+    """analyze --annotate and batch --out name folders: a file there is said, not a traceback."""
+    f = tmp_path / "taken.csv"
+    f.write_text("mine\n")
+    assert main(["analyze", str(media("single_face.jpg")), "--annotate", str(f)]) == 2
+    assert "taken.csv" in capsys.readouterr().err
+    assert main(["batch", str(media("single_face.jpg")), "--out", str(f), "-q"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert f.read_text() == "mine\n"
+
+
 def test_webcam_without_display_says_so(monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

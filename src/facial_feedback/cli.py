@@ -59,6 +59,19 @@ def _err(path, reason: str) -> None:
     print(f"error: {path}: {reason}", file=sys.stderr)
 
 
+def _unwritable(path) -> Optional[str]:
+    """Why an output file cannot be written at `path`, found before any frame is analysed (a
+    long video's work is not lost at the rename); None when it can."""
+    if os.path.isdir(path):
+        return "is a directory: give a file name for this output"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"its folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} is not writable"
+    return None
+
+
 def _table_lines(path: Path, d: dict) -> List[str]:
     faces = d["faces"]
     lines = [f"{path}  ({d['width']}x{d['height']}): {len(faces)} face{'s' if len(faces) != 1 else ''}"]
@@ -123,7 +136,11 @@ def cmd_analyze(ns) -> int:
 
     out_dir = Path(ns.annotate) if ns.annotate else None
     if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:   # a file of that name, a read-only place: said before any work
+            _err(out_dir, f"cannot be the annotations' folder ({e.strerror or e})")
+            return EXIT_USAGE
     analyzer = _analyzer(ns)
     used_names: set = set()
     for path in paths:
@@ -202,12 +219,17 @@ def cmd_video(ns) -> int:
         return EXIT_USAGE
     out = ns.output
     to_stdout = out in (None, "-")
-    analyzer = _analyzer(ns)
     events_path, states_path = ns.events, ns.states
     if ns.signals and not to_stdout:  # by default beside the output: out.events.csv, out.states.csv
         stem = os.path.splitext(out)[0]
         events_path = events_path or stem + ".events.csv"
         states_path = states_path or stem + ".states.csv"
+    for p in (None if to_stdout else out, ns.annotate, *((events_path, states_path) if ns.signals else ())):
+        why = p and _unwritable(p)
+        if why:
+            _err(p, why)
+            return EXIT_USAGE
+    analyzer = _analyzer(ns)
     tmp = None
     if to_stdout:
         import tempfile

@@ -395,6 +395,8 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
         inputs = [inputs]
     _check_options(every, workers, ray, ship)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file: a batch writes into a folder")
     jobs, problems = discover(inputs, out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = out / TMP_DIR
@@ -450,6 +452,9 @@ def main(ns) -> int:
         return EXIT_USAGE
     if ns.every < 1 or (ns.workers is not None and ns.workers < 1):
         print("error: --every and --workers must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    if os.path.exists(ns.out) and not os.path.isdir(ns.out):
+        print(f"error: {ns.out}: is a file: a batch writes into a folder (--out DIR)", file=sys.stderr)
         return EXIT_USAGE
     t0 = time.perf_counter()
     try:
