@@ -211,7 +211,7 @@ def main() -> int:
     ap.add_argument("--root", type=Path, default=ROOT, help="folder of clips in the Eyeblink8 .tag format")
     ap.add_argument("--save", metavar="DIR", help="keep the raw meshes (pickles) here")
     ap.add_argument("--variant", default="", help="the new side with MediaPipe's convention(s) where ours "
-                    "differ: mp-roi, mp-border, mp-smooth, joined by + (benchmarks/mesh_variants.py)")
+                    "differ: mp-roi, mp-border, mp-smooth, mp-first-roi, joined by + (benchmarks/mesh_variants.py)")
     ap.add_argument("--today", metavar="PKL", help="today's meshes from an earlier --save (today's side not run again)")
     ap.add_argument("--load", metavar="DIR", help="score meshes saved by an earlier --save (no runs)")
     ns = ap.parse_args()

@@ -627,10 +627,12 @@ def main() -> int:
     ap.add_argument("--stages", type=int, default=0, metavar="N",
                     help="also time each stage frame by frame (CPU per frame), N runs per side")
     ap.add_argument("--variant", default="", help="the new side with MediaPipe's convention(s) where ours "
-                    "differ: mp-roi, mp-border, mp-smooth, joined by + (benchmarks/mesh_variants.py)")
+                    "differ: mp-roi, mp-border, mp-smooth, mp-first-roi, joined by + (benchmarks/mesh_variants.py)")
     ap.add_argument("--mediapipe-landmarker", action="store_true",
                     help="also run MediaPipe's own Face Landmarker graph with the same models (reference venv)")
     ap.add_argument("--save", metavar="DIR", help="keep the raw results (pickles/JSON) here")
+    ap.add_argument("--today", metavar="PKL", help="today's parity results from an earlier --save "
+                    "(DIR/today.pkl: today's side not run again, e.g. to compare --variant runs)")
     ap.add_argument("--before", metavar="REV", help="speed and stage runs also of this checkout's src/ at git "
                     "revision REV (a 'before' side, in this .venv): what a change did, measured in the same run")
     ns, extra = ap.parse_known_args()
@@ -657,7 +659,11 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", file=sys.stderr)
     out = []
     if not ns.no_parity:
+        if ns.today and Path(ns.today).resolve() != (tmp / "today.pkl").resolve():
+            (tmp / "today.pkl").write_bytes(Path(ns.today).read_bytes())
         for side, py in (("today", REF_PY), ("new", NEW_PY)):
+            if side == "today" and ns.today:
+                continue
             t = time.perf_counter()
             run_worker(py, "parity", str(tmp / f"{side}.pkl"), *(["--sfew"] if ns.sfew else []),
                        *([f"--variant={ns.variant}"] if ns.variant and side == "new" else []))

@@ -13,6 +13,10 @@ face_landmarker_graph.cc, calculators/tensor/image_to_tensor_*):
 - `mp-smooth`: the landmark smoothing the Face Landmarker applies in VIDEO mode to a single face
   (LandmarksSmoothingCalculator, one-euro filter, min_cutoff 0.05, beta 80, derivate_cutoff 1.0,
   the value scaled by 1 / the mesh box's mean side), at 30 fps.
+- `mp-first-roi`: a face's first ROI, from a detector box, is 1.5x the box's width and height
+  UNSQUARED, stretched into the model's square input (MediaPipe's Face Landmarker graph's ROI
+  from a detection), where ours squares it
+  (landmarks.SQUARE_DETECTION_ROI = False; the mesh's own next ROI stays square in both).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import math
 
 import numpy as np
 
-VARIANTS = ("mp-roi", "mp-border", "mp-smooth")
+VARIANTS = ("mp-roi", "mp-border", "mp-smooth", "mp-first-roi")
 
 
 class OneEuro:
@@ -56,6 +60,8 @@ def apply(spec: str) -> None:
         raise SystemExit(f"unknown mesh variant(s) {bad}; known: {', '.join(VARIANTS)}")
     import facial_feedback.landmarks as L
 
+    if "mp-first-roi" in names:
+        L.SQUARE_DETECTION_ROI = False
     if "mp-roi" in names:
         def roi_from_landmarks(lm, scale=L.ROI_SCALE):
             p = np.asarray(lm, dtype=np.float64)[:, :2]
@@ -68,7 +74,7 @@ def apply(spec: str) -> None:
 
         def crop_roi(rgb, roi, out_size=L.MESH_INPUT):   # landmarks.crop_roi with the edge replicated
             M = L.roi_transform(roi, out_size)
-            k = roi.size / out_size
+            k = max(roi.size, roi.h) / out_size
             src = rgb
             if k > 2.0:
                 f = int(k // 1.5)

@@ -124,6 +124,40 @@ def test_roi_from_detection_uses_the_eye_line():
     assert L.roi_from_detection(b).angle == 0.0
 
 
+def test_roi_from_detection_squared_or_not():
+    b = Box(100, 100, 40, 50)
+    assert L.SQUARE_DETECTION_ROI                                    # the default: squared
+    r = L.roi_from_detection(b)
+    assert (r.size, r.h, r.height) == pytest.approx((75, 75, None))
+    r = L.roi_from_detection(b, ((110, 120), (130, 140)), square=False)
+    assert (r.cx, r.cy, r.size, r.h, r.angle) == pytest.approx((120, 125, 60, 75, math.pi / 4))
+    old = L.SQUARE_DETECTION_ROI
+    try:                                                             # the module switch
+        L.SQUARE_DETECTION_ROI = False
+        assert (L.roi_from_detection(b).size, L.roi_from_detection(b).h) == pytest.approx((60, 75))
+        assert L.roi_from_detection(b, square=True).h == pytest.approx(75)
+    finally:
+        L.SQUARE_DETECTION_ROI = old
+
+
+def test_unsquared_roi_maps_crop_corners_to_its_corners():
+    roi = L.Roi(300.0, 200.0, 60.0, math.radians(30), 90.0)          # 60 wide, 90 high, tilted
+    M = L.roi_transform(roi)
+    c, s = math.cos(roi.angle), math.sin(roi.angle)
+    for u, v, du, dv in ((0, 0, -30, -45), (256, 0, 30, -45), (256, 256, 30, 45), (0, 256, -30, 45)):
+        want = [300 + du * c - dv * s, 200 + du * s + dv * c]          # the rotated rectangle's corner
+        assert M @ [u, v, 1] == pytest.approx(want, abs=1e-6)
+    out = L.project_landmarks(np.array([[128, 128, 10.0]]), roi)
+    assert out[0] == pytest.approx([300, 200, 10.0 * 60 / 256])     # z scaled by the width
+    img = np.zeros((400, 400, 3), np.uint8)
+    img[170:231, 290:311] = 255                     # a bar 20 wide, 60 high (pixel centres) at (300, 200)
+    crop = L.crop_roi(img, L.Roi(300.0, 200.0, 60.0, 0.0, 90.0))
+    ys, xs = np.nonzero(crop[..., 0] > 128)
+    assert xs.mean() == pytest.approx(128, abs=2) and ys.mean() == pytest.approx(128, abs=2)
+    assert xs.max() - xs.min() == pytest.approx(256 * 20 / 60, abs=5)   # stretched to the square
+    assert ys.max() - ys.min() == pytest.approx(256 * 60 / 90, abs=5)
+
+
 def _rotate(pts, angle, c):
     R = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     out = pts.copy()

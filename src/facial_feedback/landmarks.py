@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -24,6 +24,11 @@ from .types import Box, HeadPose
 
 MESH_INPUT = 256          # the landmark model's input side
 ROI_SCALE = 1.5           # ROI side = ROI_SCALE x the face's box (MediaPipe's value, both paths)
+# The first ROI of a face, from a detector box: squared (ROI_SCALE x the box's long side, as
+# mediapipe 0.10.21's face mesh does) or, when False, ROI_SCALE x the box's width and height
+# unsquared, stretched into the model's square input (as MediaPipe's Face Landmarker graph does).
+# Measured both ways in docs/benchmarks.md (mesh section); the mesh's own ROI is always square.
+SQUARE_DETECTION_ROI = True
 MIN_PRESENCE = 0.5        # the model's face-presence score below which a mesh is no face
 _INV255 = np.float32(1.0 / 255.0)
 MIN_BOX_IOU = 0.2         # a crop's mesh must overlap the box it was asked for at least this much
@@ -70,12 +75,18 @@ def head_pose(landmarks: np.ndarray) -> HeadPose:
 
 @dataclass(frozen=True)
 class Roi:
-    """A square region of the image, rotated by `angle` radians (clockwise in the image, whose
-    y axis points down) about its centre; `size` is its side in pixels."""
+    """A region of the image, rotated by `angle` radians (clockwise in the image, whose y axis
+    points down) about its centre; `size` is its width in pixels and `height` its height (None:
+    a square of side `size`). The crop stretches it to the model's square input."""
     cx: float
     cy: float
     size: float
     angle: float = 0.0
+    height: Optional[float] = None
+
+    @property
+    def h(self) -> float:
+        return self.size if self.height is None else self.height
 
 
 def _angle(p0: Sequence[float], p1: Sequence[float]) -> float:
@@ -85,12 +96,15 @@ def _angle(p0: Sequence[float], p1: Sequence[float]) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def roi_from_detection(box: Box, keypoints=None, scale: float = ROI_SCALE) -> Roi:
-    """The ROI of a detector box: its centre, its long side x scale, upright by the line between
-    the eyes when BlazeFace's keypoints are given (0: subject's right eye, 1: left eye)."""
+def roi_from_detection(box: Box, keypoints=None, scale: float = ROI_SCALE, square: Optional[bool] = None) -> Roi:
+    """The ROI of a detector box: its centre, its long side x scale (square; or, with square
+    False, its width and height x scale), upright by the line between the eyes when BlazeFace's
+    keypoints are given (0: subject's right eye, 1: left eye). square None: SQUARE_DETECTION_ROI."""
     cx, cy = box.center
     angle = _angle(keypoints[0], keypoints[1]) if keypoints is not None else 0.0
-    return Roi(float(cx), float(cy), float(scale * max(box.w, box.h)), float(angle))
+    if SQUARE_DETECTION_ROI if square is None else square:
+        return Roi(float(cx), float(cy), float(scale * max(box.w, box.h)), float(angle))
+    return Roi(float(cx), float(cy), float(scale * box.w), float(angle), float(scale * box.h))
 
 
 def roi_from_landmarks(lm: np.ndarray, scale: float = ROI_SCALE) -> Roi:
@@ -110,9 +124,9 @@ def roi_from_landmarks(lm: np.ndarray, scale: float = ROI_SCALE) -> Roi:
 
 def roi_transform(roi: Roi, out_size: int = MESH_INPUT) -> np.ndarray:
     """2x3 affine matrix from crop pixels (u, v) of an out_size square to image pixels."""
-    k = roi.size / out_size
+    kx, ky = roi.size / out_size, roi.h / out_size
     c, s = math.cos(roi.angle), math.sin(roi.angle)
-    A = np.array([[k * c, -k * s], [k * s, k * c]])
+    A = np.array([[kx * c, -ky * s], [kx * s, ky * c]])
     t = np.array([roi.cx, roi.cy]) - A @ np.array([out_size / 2, out_size / 2])
     return np.hstack([A, t[:, None]])
 
@@ -122,7 +136,7 @@ def crop_roi(rgb: np.ndarray, roi: Roi, out_size: int = MESH_INPUT) -> np.ndarra
     import cv2
 
     M = roi_transform(roi, out_size)
-    k = roi.size / out_size
+    k = max(roi.size, roi.h) / out_size
     src = rgb
     if k > 2.0:  # shrink first so the resampling does not alias (warpAffine has no area filter)
         f = int(k // 1.5)
@@ -135,7 +149,8 @@ def crop_roi(rgb: np.ndarray, roi: Roi, out_size: int = MESH_INPUT) -> np.ndarra
 
 
 def project_landmarks(raw: np.ndarray, roi: Roi, in_size: int = MESH_INPUT) -> np.ndarray:
-    """The model's (N, 3) points in crop pixels -> image pixels (z scaled like x and y)."""
+    """The model's (N, 3) points in crop pixels -> image pixels (z scaled like x, by the ROI's
+    width, as MediaPipe's LandmarkProjectionCalculator does)."""
     raw = np.asarray(raw, dtype=np.float64).reshape(-1, 3)
     M = roi_transform(roi, in_size)
     out = np.empty_like(raw)
@@ -170,7 +185,7 @@ def _mesh_roi(model: "_MeshModel", rgb: np.ndarray, box: Box, keypoints, refine:
     roi = roi_from_detection(box, keypoints)
     lm, presence = model.run(rgb, roi)
     if presence < MIN_PRESENCE and roi.angle != 0.0:
-        lm2, p2 = model.run(rgb, Roi(roi.cx, roi.cy, roi.size, 0.0))
+        lm2, p2 = model.run(rgb, replace(roi, angle=0.0))
         if p2 > presence:
             lm, presence = lm2, p2
     for _ in range(refine):
