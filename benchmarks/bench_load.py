@@ -36,6 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(1, str(REPO))   # tests.ws_client
 MEDIA = REPO.parent / "shared" / "media"
 
 from facial_feedback.web.server import ServeProcess  # noqa: E402
@@ -137,7 +138,7 @@ class Photographer:
 
 def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: float, photo: Photographer,
         max_fps: float = 30.0):
-    from simple_websocket import Client
+    from tests.ws_client import ws_connect  # simple_websocket's Client, minus its handshake race
 
     stop = threading.Event()
     measuring = threading.Event()
@@ -147,7 +148,7 @@ def run(server: ServeProcess, jpegs, n_clients: int, seconds: float, warmup: flo
 
     def client(k):
         try:
-            c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+            c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
             c.receive(timeout=30)
             i = k * 17
             while not stop.is_set():

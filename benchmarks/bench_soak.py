@@ -79,14 +79,14 @@ def leftovers(instance: Path):
 
 # ---- live -------------------------------------------------------------------------------------
 def cmd_live(args) -> int:
-    from simple_websocket import Client
+    from tests.ws_client import ws_connect  # simple_websocket's Client, minus its handshake race
 
     jpegs = clip_jpegs()
     print(f"load before: {loadavg()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "instance")
         try:
-            c = Client.connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
+            c = ws_connect(server.url.replace("http", "ws") + "/ws/live", headers=server.headers)
             c.receive(timeout=30)
             t0 = time.time()
             end = t0 + args.minutes * 60
@@ -173,7 +173,7 @@ def kill9(server) -> None:
 
 
 def cmd_faults(args) -> int:
-    from simple_websocket import Client
+    from tests.ws_client import ws_connect  # simple_websocket's Client, minus its handshake race
 
     print(f"load before: {loadavg()}", flush=True)
     ok = True
@@ -205,7 +205,7 @@ def cmd_faults(args) -> int:
 
             def stream():
                 try:
-                    c = Client.connect(server.url.replace("http", "ws") + "/ws/wellbeing", headers=server.headers)
+                    c = ws_connect(server.url.replace("http", "ws") + "/ws/wellbeing", headers=server.headers)
                     c.receive(timeout=30)
                     i = 0
                     while not stop.is_set():

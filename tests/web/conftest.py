@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import media
+from tests.ws_client import ws_connect  # noqa: F401  (the web tests' WebSocket client, shared with the load benchmarks)
 
 CHROMIUM = os.environ.get("FF_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("FF_ARTIFACTS", "/tmp/ff-artifacts/web"))
@@ -26,29 +27,6 @@ CHROMIUM_FLAGS = [
 
 # The web tests' name for tests.conftest.media (a shared-media path, or skip naming it).
 media_or_skip = media
-
-
-def ws_connect(url: str, headers=None):
-    """A WebSocket client for the tests: simple_websocket's Client, minus a message-losing race.
-
-    Its handshake reads the server's reply with one recv() and takes only the first event from
-    it. Whatever else came in that same read (this server greets at once; the reading socket
-    answers an unknown text with an error and closes) stays in wsproto's buffer, and the client's
-    thread then waits for *new* bytes: a greeting shows up late, and an error plus close frame
-    is lost (the connection ends as 1005). On a loaded machine that read merges them often
-    (13 of 300 connections at load 4). This client handles those events before it waits."""
-    from simple_websocket import Client
-
-    class _Client(Client):
-        def _thread(self):
-            if not self._handle_events():   # what came with the handshake reply
-                self.connected = False
-                self.event.set()
-                self.sock.close()
-                return
-            super()._thread()
-
-    return _Client.connect(url, headers=headers)
 
 
 @pytest.fixture(scope="session")
