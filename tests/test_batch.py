@@ -171,8 +171,8 @@ def test_interrupted_then_rerun_redoes_nothing_finished(tmp_path, stop):
     """Ctrl-C at a terminal (SIGINT to the process group), or the driver killed with SIGKILL
     (its workers notice they are orphaned and exit); then the same command again."""
     inputs = tmp_path / "in"
-    # The last clip is long, so that on a loaded machine the batch cannot finish between the
-    # first finished input and the signal (then the signal would land in interpreter shutdown).
+    # The last clip is long, so that on a loaded machine the batch is still running when the
+    # signal comes after the first finished input.
     lengths = {f"c{i}.mp4": n for i, n in enumerate((90, 90, 90, 600))}
     for name, n in lengths.items():
         make_clip(inputs / name, n)

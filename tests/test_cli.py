@@ -134,6 +134,10 @@ def test_a_file_where_a_folder_belongs_is_a_usage_error(tmp_path, capsys):
     assert "taken.csv" in capsys.readouterr().err
     assert main(["batch", str(media("single_face.jpg")), "--out", str(f), "-q"]) == 2
     assert "is a file" in capsys.readouterr().err
+    from facial_feedback.batch import run_batch
+
+    with pytest.raises(ValueError, match="is a file"):   # the Python API: the same check
+        run_batch([str(media("single_face.jpg"))], f)
     assert f.read_text() == "mine\n"
 
 

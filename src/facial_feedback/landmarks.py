@@ -96,13 +96,13 @@ def _angle(p0: Sequence[float], p1: Sequence[float]) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def roi_from_detection(box: Box, keypoints=None, scale: float = ROI_SCALE, square: Optional[bool] = None) -> Roi:
-    """The ROI of a detector box: its centre, its long side x scale (square; or, with square
-    False, its width and height x scale), upright by the line between the eyes when BlazeFace's
-    keypoints are given (0: subject's right eye, 1: left eye). square None: SQUARE_DETECTION_ROI."""
+def roi_from_detection(box: Box, keypoints=None, scale: float = ROI_SCALE) -> Roi:
+    """The ROI of a detector box: its centre, its long side x scale (square; with
+    SQUARE_DETECTION_ROI off, its width and height x scale), upright by the line between the eyes
+    when BlazeFace's keypoints are given (0: subject's right eye, 1: left eye)."""
     cx, cy = box.center
     angle = _angle(keypoints[0], keypoints[1]) if keypoints is not None else 0.0
-    if SQUARE_DETECTION_ROI if square is None else square:
+    if SQUARE_DETECTION_ROI:
         return Roi(float(cx), float(cy), float(scale * max(box.w, box.h)), float(angle))
     return Roi(float(cx), float(cy), float(scale * box.w), float(angle), float(scale * box.h))
 

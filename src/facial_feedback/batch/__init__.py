@@ -365,6 +365,12 @@ class _Driver:
         self.prog.update()
 
 
+def check_out(out: PathLike) -> None:
+    """A batch writes into a folder: a file of that name is refused before any work."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"{out}: is a file: a batch writes into a folder")
+
+
 def _check_options(every: int, workers: Optional[int], ray, ship: bool) -> None:
     if every < 1:
         raise ValueError("every must be 1 or more")
@@ -394,9 +400,8 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     _check_options(every, workers, ray, ship)
+    check_out(out)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} is a file: a batch writes into a folder")
     jobs, problems = discover(inputs, out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = out / TMP_DIR
@@ -453,8 +458,10 @@ def main(ns) -> int:
     if ns.every < 1 or (ns.workers is not None and ns.workers < 1):
         print("error: --every and --workers must be 1 or more", file=sys.stderr)
         return EXIT_USAGE
-    if os.path.exists(ns.out) and not os.path.isdir(ns.out):
-        print(f"error: {ns.out}: is a file: a batch writes into a folder (--out DIR)", file=sys.stderr)
+    try:
+        check_out(ns.out)
+    except ValueError as e:
+        print(f"error: {e} (--out DIR)", file=sys.stderr)
         return EXIT_USAGE
     t0 = time.perf_counter()
     try:

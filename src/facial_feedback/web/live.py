@@ -97,8 +97,7 @@ class Sock:
                 # The close handshake: read the client's reply before the WSGI server closes the
                 # socket. Closing it with that reply unread makes the kernel send a reset, and the
                 # client then loses what it had not read yet (the last message, the close frame).
-                # A client replies at once; the wait is long only for one on a starved machine
-                # (2 s lost a reply under load 6+).
+                # A client replies at once; the 10 s only bound one that never does.
                 ws.thread.join(timeout=10)
 
                 ws.incoming_message, ws.input_buffer = None, []
@@ -359,7 +358,7 @@ class _FrameLoop:
         from facial_feedback import types as fft
 
         self.session = _new_session(self.analyzer)
-        self.ws.send(json.dumps({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": self.max_bytes}))
+        self.send({"type": "hello", "emotions": list(fft.EMOTIONS), "max_frame_bytes": self.max_bytes})
         gate_client = self.gate.live_client()
         gate_client.__enter__()
         try:
