@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: run test setup setup-test web-assets train-setup clean bench
+.PHONY: run test setup setup-test web-assets train-node clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,9 +33,16 @@ $(VENV)/.stamp-train: $(STAMP)
 web-assets:
 	scripts/setup_web.sh
 
+# Training only (never at run time): the faceres backbone and the face-api.js peer from npm, and
+# @tensorflow/tfjs to run the originals under Node (training/node/package.json, training/faceres.py).
+train-node: training/node/.stamp
+training/node/.stamp: training/node/package.json training/node/package-lock.json training/node/fetch_faceres.sh
+	cd training/node && npm ci --no-audit --no-fund --ignore-scripts --silent && ./fetch_faceres.sh
+	touch $@
+
 setup: $(STAMP) web-assets
 
-setup-test: $(VENV)/.stamp-test $(VENV)/.stamp-train
+setup-test: $(VENV)/.stamp-test $(VENV)/.stamp-train train-node
 	scripts/setup_web.sh --browser
 
 # gunicorn (gthread worker) rather than the development server: src/facial_feedback/web/server.py
@@ -49,7 +56,7 @@ bench: setup-test
 	$(BIN)/python benchmarks/bench_video.py
 
 clean:
-	rm -rf $(VENV) node_modules src/facial_feedback/web/static/vendor
+	rm -rf $(VENV) node_modules src/facial_feedback/web/static/vendor training/node/node_modules training/node/models training/node/.stamp
 
 # The package (issue 15): a wheel that carries the front-end files from npm (setup.py's build
 # hook), and the check that it installs and runs in a fresh venv outside the checkout.

@@ -237,7 +237,7 @@ def _astronaut_crops(n=6, size=48):
 def test_evaluate_probabilities_are_emotion_models():
     """training.evaluate's probabilities are EmotionModel.predict_crops's, to float precision."""
     from facial_feedback.emotion import EmotionModel
-    from training.evaluate import Shipped
+    from training.predictors import Shipped
     crops = _astronaut_crops()
     sh = Shipped(MODELS / "emotion.json")
     p_eval = sh.probs(sh.views(crops, batch=4))
@@ -310,3 +310,61 @@ def test_mobilenet_grey_input_equals_rgb_of_a_grey_image():
     a = net.features[0][0](x)
     b = torch.nn.functional.conv2d(x.repeat(1, 3, 1, 1), rgb, stride=2, padding=1)
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+# ----------------------------------------------------------------------------- the face-pretrained backbone (issue 18)
+
+def _node_ready() -> bool:
+    from training.faceres import NODE_DIR, default_model_json
+    return default_model_json().exists() and (NODE_DIR / "node_modules" / "@tensorflow" / "tfjs").is_dir()
+
+
+need_node = pytest.mark.skipif(not _node_ready(), reason="training/node not set up (make train-node)")
+
+
+@need_torch
+@need_node
+def test_faceres_port_matches_the_tfjs_original():
+    """Our PyTorch faceres gives the original TFJS graph's pooled features (run by @tensorflow/tfjs under
+    Node) on real faces and on noise, at the size we train at, to 1e-5 of the largest feature."""
+    from training.faceres_parity import check
+    res = check(sizes=(112,))
+    assert res[112]["n"] >= 5 and res[112]["rel"] <= 1e-5, res
+
+
+@need_node
+def test_faceapi_peer_reads_a_smile(tmp_path):
+    """face-api.js's expression net, run by face-api's own code, maps to our label order: the astronaut's
+    smile (colour, and the same crop grey at FER's 48 px) reads happy."""
+    import cv2
+    from skimage import data as skd
+    from training.predictors import FaceApiExpression
+    face = cv2.resize(skd.astronaut()[20:200, 160:320], (112, 112), interpolation=cv2.INTER_AREA)
+    grey48 = cv2.resize(cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), (48, 48), interpolation=cv2.INTER_AREA)
+    fa = FaceApiExpression(cache_dir=tmp_path)
+    p = np.concatenate([fa.probs(face[None]), fa.probs(grey48[None])])
+    assert np.allclose(p.sum(1), 1, atol=1e-4)
+    assert [D.EMOTIONS[i] for i in p.argmax(1)] == ["happy", "happy"]
+    assert len(list(tmp_path.glob("faceapi_*.npy"))) == 2                   # cached by the crops' hash
+
+
+@need_data
+@need_torch
+@need_node
+def test_smoke_faceres_train_export_fp16(tmp_path):
+    """faceres fine-tuned for a few batches, exported with float16 weights under the 10 MB cap, parity
+    checked against torch with the same rounded weights, and run through the shipped code path."""
+    out = tmp_path / "smoke"
+    subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--arch", "faceres", "--input-size", "64",
+                    "--freeze", "5", "--lr", "0.005", "--threads", "1", "--out", str(out)],
+                   cwd=REPO, check=True, timeout=300, capture_output=True)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["arch"] == "faceres" and cfg["norm_mean"] == 0.0 and cfg["norm_std"] == 1.0
+    from training.export import export
+    man = export(out / "last.pt", tmp_path / "export")
+    assert man["weights_dtype"] == "float16" and man["parity_max_abs_diff"] <= 1e-4
+    assert (tmp_path / "export" / "emotion.onnx").stat().st_size < 8 * 1024 * 1024
+    from facial_feedback.emotion import EmotionModel
+    em = EmotionModel(tmp_path / "export" / "emotion.json")
+    p = em.predict_crops(np.full((2, 48, 48), 128, np.uint8))
+    assert len(p) == 2

