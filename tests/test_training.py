@@ -355,7 +355,7 @@ def test_smoke_faceres_train_export_fp16(tmp_path):
     """faceres fine-tuned for a few batches, exported with float16 weights under the 10 MB cap, parity
     checked against torch with the same rounded weights, and run through the shipped code path."""
     out = tmp_path / "smoke"
-    subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--arch", "faceres", "--input-size", "64",
+    subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--arch", "faceres", "--input-size", "112",
                     "--freeze", "5", "--lr", "0.005", "--threads", "1", "--out", str(out)],
                    cwd=REPO, check=True, timeout=300, capture_output=True)
     cfg = json.loads((out / "config.json").read_text())

@@ -52,7 +52,9 @@ class _Conv(nn.Module):
             if self.stride == 1:
                 x = F.pad(x, (1, 1, 1, 1))
             else:   # TF SAME, stride 2, 3x3: total padding 1 (even input) or 2 (odd), the extra at the end
-                h, w = x.shape[-2:]
+                # Python ints, so ONNX export records constants: traced, -(-h // 2) became ONNX's truncating
+                # Div and a 7x7 map lost a row and a column (the export's parity check caught it)
+                h, w = int(x.shape[-2]), int(x.shape[-1])
                 ph = max((-(-h // 2) - 1) * 2 + 3 - h, 0)
                 pw = max((-(-w // 2) - 1) * 2 + 3 - w, 0)
                 x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
