@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .session import ReadingConfig, Rec
+from .records import ReadingConfig, Rec
 from .text import READING_WPM, Document
 
 CUES = ("brow", "tilt", "squint", "smile", "lean")

@@ -6,54 +6,15 @@ smile, face size) and the SessionSnapshot (the reader's track state and the even
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ...types import FrameResult
+from .records import ReadingConfig, Rec
+from .report import build_report
 from .text import Document
 
 if TYPE_CHECKING:
     from ...signals import SessionSnapshot
-
-
-@dataclass(frozen=True)
-class ReadingConfig:
-    """Thresholds (units in the names). Cues are relative to the reader's own medians."""
-    max_dt_s: float = 0.5            # a longer gap between frames counts as this much
-    min_visit_s: float = 0.6         # shorter stays (scrolling past) are not visits
-    brow_drop: float = 0.06          # brows this fraction below the reader's median height
-    tilt_deg: float = 8.0            # head tilted this far from the reader's median tilt
-    squint_lo: float = 0.45          # lid gap between these fractions of the reader's median:
-    squint_hi: float = 0.8           # narrowed, not a blink (below squint_lo the eyes count as closed)
-    smile_rise: float = 0.3          # smile intensity above the reader's median
-    lean_in: float = 1.08            # face size (inter-ocular px) this ratio of the median
-    min_quality: float = 0.5
-    skim_ratio: float = 0.35         # time below this share of the expected reading time = skimmed
-    min_expected_s: float = 1.5
-    min_reliable_s: float = 3.0      # values rest on at least this many seconds for full confidence
-
-
-@dataclass
-class Rec:
-    """What one camera frame says about the reader (the report's input)."""
-
-    t: float
-    dt: float
-    p: Optional[int]
-    present: bool
-    seen: bool
-    on: Optional[bool]
-    brow: Optional[float] = None
-    tilt: Optional[float] = None
-    eye: Optional[float] = None
-    closed: bool = False
-    smile: Optional[float] = None
-    iod: Optional[float] = None
-    fatigue: Optional[float] = None
-    frown: bool = False
-    smiling: bool = False
-    eyes_shut: bool = False          # within a long eye closure (not a blink): not reading
-    events: Tuple[str, ...] = ()
 
 
 # events that count for the paragraph being read: episodes when they start, short ones when they end
@@ -141,7 +102,5 @@ class ReadingSession:
 
     # ---- the report ----------------------------------------------------------
     def report(self) -> dict:
-        from .report import build_report
-
         return build_report(self.doc, self.recs, self.config, reader=self.reader, started=self.started,
                             gaze=self.gaze_calibrated)
