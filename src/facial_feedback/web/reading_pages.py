@@ -24,7 +24,7 @@ import time
 from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
                    url_for)
 
-from ..apps.reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from ..apps.reading import METRIC_HELP, METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
 from . import add_tool, app_store
 from .errors import ApiError
 from .live import serve_frames, sock
@@ -142,6 +142,7 @@ def _report_or_404(text_hash, rid):
 def report(text_hash, rid):
     rep = _report_or_404(text_hash, rid)
     return render_template("reading_report.html", active="reading.index", report=rep, metrics=METRICS,
+                           metric_help=METRIC_HELP,
                            others=len(store().reports(text_hash)))
 
 

@@ -21,7 +21,7 @@ These are inferences from the face with known limits, never a diagnosis; the rep
 data each value rests on.
 """
 from .render import report_html
-from .report import METRICS, NOTES, build_report, metric_value
+from .report import METRIC_HELP, METRICS, NOTES, build_report, metric_value
 from .records import ReadingConfig, Rec
 from .session import ReadingSession
 from .store import ReportStore
@@ -29,7 +29,7 @@ from .text import (MAX_PARAGRAPHS, MAX_TEXT_BYTES, READING_WPM, Document, Paragr
                    paragraphs_from_html, paragraphs_from_markdown, paragraphs_from_plain, sample_texts,
                    samples_dir)
 
-__all__ = ["Document", "MAX_PARAGRAPHS", "MAX_TEXT_BYTES", "METRICS", "NOTES", "Paragraph", "READING_WPM",
+__all__ = ["Document", "MAX_PARAGRAPHS", "MAX_TEXT_BYTES", "METRIC_HELP", "METRICS", "NOTES", "Paragraph", "READING_WPM",
            "ReadingConfig", "ReadingSession", "Rec", "ReportStore", "build_report", "metric_value",
            "paragraphs_from_html", "paragraphs_from_markdown", "paragraphs_from_plain", "parse_text",
            "report_html", "sample_texts", "samples_dir"]

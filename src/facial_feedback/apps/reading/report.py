@@ -35,6 +35,18 @@ METRICS = {
 }
 
 
+# What a paragraph's colour means under each metric (the heat map's legend, on the report page
+# and in the standalone HTML). 0 = no colour, 1 = full colour; no data = no colour either.
+METRIC_HELP = {
+    "attention_drop": "how much less of its time your eyes were on the text than over the whole reading",
+    "confusion": "share of its time with confusion cues (brows lowered outside a smile, head tilted, eyes "
+                 "narrowed), against your own usual levels",
+    "skim": "how far under the expected reading time (238 words a minute) it was read",
+    "interest": "share of its time with interest cues (smiling, leaning in)",
+    "time": "its reading pace against 238 words a minute: full colour = 3x slower or more",
+}
+
+
 def metric_value(p: Mapping[str, Any], metric: str, report: Optional[Mapping[str, Any]] = None) -> Optional[float]:
     """A paragraph's value 0..1 for the heat map."""
     if metric == "time":

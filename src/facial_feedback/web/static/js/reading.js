@@ -14,18 +14,27 @@
   let calibMsg = null, holdStatusUntil = 0;   // the calibration's answer stays readable a while
 
   // ---- the reading position ------------------------------------------------------------
-  const visible = new Set();
-  const io = new IntersectionObserver(function (entries) {
-    entries.forEach(function (e) { if (e.isIntersecting) visible.add(e.target); else visible.delete(e.target); });
-    schedule();
-  });
-  paras.forEach(function (p) { io.observe(p); });
+  // Headings are not read paragraphs (a few words: their time would read as a slow pace), so
+  // only body paragraphs are targets. The reading line sits a third of the way down the window,
+  // but never under the sticky bar; a paragraph hidden behind the bar is not being read.
+  const targets = paras.filter(function (p) { return !p.classList.contains("heading"); });
+  const bar = $("read-bar"), endEl = $("text-end"), lineEl = $("reading-line");
+  let started = false;    // a face was seen since Start: until then it is start-up time
+
+  function readingLineY() {
+    const barBottom = bar ? Math.max(0, bar.getBoundingClientRect().bottom) : 0;
+    return Math.max(window.innerHeight / 3, barBottom + 24);
+  }
 
   function atReadingLine() {
-    const y = window.innerHeight / 3;
+    const y = readingLineY();
+    // past the end of the text (the end marker at or above the line): nothing is being read
+    if (endEl && endEl.getBoundingClientRect().top <= y) return null;
+    const barBottom = bar ? bar.getBoundingClientRect().bottom : 0;
     let best = null, bestD = Infinity;
-    (visible.size ? Array.from(visible) : paras).forEach(function (p) {
+    targets.forEach(function (p) {
       const r = p.getBoundingClientRect();
+      if (r.bottom <= barBottom || r.top >= window.innerHeight) return;   // hidden or off screen
       const d = y < r.top ? r.top - y : (y > r.bottom ? y - r.bottom : 0);
       if (d < bestD) { bestD = d; best = p; }
     });
@@ -38,7 +47,8 @@
     const gx = FF.median(xs), gy = FF.median(ys);
     if (gx < 0 || gx > 1 || gy < 0 || gy > 1) return null;
     const el = document.elementFromPoint(gx * window.innerWidth, gy * window.innerHeight);
-    return el && el.closest ? el.closest("#text .para") : null;
+    const p = el && el.closest ? el.closest("#text .para") : null;
+    return p && !p.classList.contains("heading") ? p : null;
   }
 
   let pending = false;
@@ -48,41 +58,54 @@
     requestAnimationFrame(function () { pending = false; update(); });
   }
 
+  // what the page tells the server: a paragraph, or none with why (start-up, calibration, the
+  // end of the text, a hidden tab), so that such time is counted against no paragraph
+  let phase = "viewport";
   function update() {
     let el = null;
-    if (document.hidden) el = null;
+    if (lineEl) lineEl.style.top = readingLineY() + "px";
+    if (document.hidden) phase = "hidden";
+    else if (calib.active) phase = "calibration";
+    else if (cam.running && !started) phase = "start-up";
     else {
       el = underGaze();
       source = el ? "gaze" : "viewport";
       if (!el) el = atReadingLine();
+      phase = el ? source : "end";
     }
     const i = el ? +el.dataset.i : null;
     if (i !== current) {
       if (current != null && paras[current]) paras[current].classList.remove("current");
       current = i;
       if (el) el.classList.add("current");
-      whereEl.textContent = i == null ? "¶ –" : "¶ " + (i + 1) + (source === "gaze" ? " (gaze)" : "");
     }
+    whereEl.textContent = i != null ? "¶ " + (i + 1) + (source === "gaze" ? " (gaze)" : "")
+      : ({ "start-up": "starting…", calibration: "calibrating", end: "end of the text" }[phase] || "¶ –");
     push();
   }
 
   function push() {
-    const key = current + "|" + source;
+    const key = current + "|" + phase;
     if (key === sent || !cam.running) return;
-    if (cam.send({ type: "reading", paragraph: current, source: source })) sent = key;
+    if (cam.send({ type: "reading", paragraph: current, source: current == null ? phase : source })) sent = key;
   }
 
-  // room above the text, so that the first paragraph too can sit at the reading line
-  // (the last ones get it from the space after the text)
-  const article = $("text");
+  // room above the text, so that the first paragraph can sit at the reading line, and below it
+  // just enough for the end marker to reach the line: the last paragraph stays in view above
+  // it, never scrolled under the bar, and the window never scrolls into a blank screen
+  const article = $("text"), endSpace = $("end-space");
   function makeRoom() {
     article.style.paddingTop = "0px";
-    const top = paras.length ? paras[0].getBoundingClientRect().top + window.scrollY : 0;
-    const pad = Math.max(0, window.innerHeight / 3 - top + 6);
-    article.style.paddingTop = pad + "px";
+    const first = targets[0] || paras[0];
+    const top = first ? first.getBoundingClientRect().top + window.scrollY : 0;
+    article.style.paddingTop = Math.max(0, readingLineY() - top + 6) + "px";
+    if (endSpace && endEl) {
+      endSpace.style.height = "0px";
+      const below = document.documentElement.scrollHeight - (endEl.getBoundingClientRect().top + window.scrollY);
+      endSpace.style.height = Math.max(0, window.innerHeight - readingLineY() - below + 8) + "px";
+    }
     schedule();
   }
-  makeRoom();
   window.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", makeRoom);
   document.addEventListener("visibilitychange", schedule);
@@ -97,6 +120,7 @@
       if (calib.active && calib.point) calib.seen++;
       const face = (r.faces || []).length > 0;
       root.dataset.face = face ? "1" : "0";
+      if (face && !started) { started = true; schedule(); }
       if (results % 15 === 0 && !calib.active && performance.now() > holdStatusUntil) {
         statusEl.className = "status running";
         statusEl.textContent = face ? "Reading… (the camera follows your face; nothing is stored but the summary)"
@@ -120,16 +144,20 @@
       const live = kind === "running";
       $("start").disabled = live || kind === "starting";
       $("finish").disabled = !live;
+      if ($("finish-end")) $("finish-end").disabled = !live;
       $("calibrate").disabled = !live;
-      if (live) { sent = "unset"; schedule(); }
+      if (live) { sent = "unset"; schedule(); } else { started = false; }
     },
   });
   $("start").addEventListener("click", function () { cam.start(); });
-  $("finish").addEventListener("click", function () {
+  function finish() {
     $("finish").disabled = true;
+    if ($("finish-end")) $("finish-end").disabled = true;
     statusEl.textContent = "Building the report…";
     cam.send({ type: "finish", reader: $("reader").value });
-  });
+  }
+  $("finish").addEventListener("click", finish);
+  if ($("finish-end")) $("finish-end").addEventListener("click", finish);
 
   // ---- gaze calibration: five dots, about 1.6 s each ----------------------------------------
   const POINTS = [[0.1, 0.12], [0.9, 0.12], [0.5, 0.5], [0.1, 0.88], [0.9, 0.88]];
@@ -137,6 +165,7 @@
   $("calibrate").addEventListener("click", function () {
     if (calib.active) return;
     calib.active = true;
+    schedule();
     const box = $("calib"), dot = $("calib-dot");
     box.hidden = false;
     let k = 0;
@@ -144,6 +173,7 @@
       if (k >= POINTS.length) {
         calib.active = false; calib.point = null; box.hidden = true;
         cam.send({ type: "calibrate", done: true });
+        schedule();
         statusEl.textContent = "Fitting the gaze map…";
         return;
       }
@@ -159,8 +189,10 @@
   window.ffReading = {
     cam: cam, paragraphs: paras.length,
     current: function () { return current; }, source: function () { return source; },
+    phase: function () { return phase; },
     calibration: function () { return calibMsg; },
     results: function () { return results; }, lastResult: function () { return lastResult; },
   };
+  makeRoom();
   if (new URLSearchParams(location.search).has("autostart")) cam.start();
 })();
