@@ -241,8 +241,11 @@ def reading_ws(ws, text_hash):
     def on_result(fr, reply, session):
         res = reply["result"]
         rs.update(fr)
-        res["reading"] = {"paragraph": rs.paragraph}
         face = fr.primary_face()
+        tr = (fr.session.track(face.track_id) if face is not None and fr.session is not None
+              and face.track_id is not None else None)
+        # the reader's states as Live and Wellbeing show them (TrackState.views: one wording)
+        res["reading"] = {"paragraph": rs.paragraph, "states": tr.views() if tr is not None else {}}
         s = face.signals if face is not None else None
         if s is not None and s.gaze_yaw is not None:
             if calib["point"] is not None:

@@ -10,14 +10,13 @@ from typing import Optional, Tuple
 
 @dataclass(frozen=True)
 class ReadingConfig:
-    """Thresholds (units in the names). Cues are relative to the reader's own medians."""
+    """Thresholds (units in the names). Tilt, squint and lean are relative to the reader's own
+    medians; brows and smile come from the signals (Rec.frown, Rec.smiling)."""
     max_dt_s: float = 0.5            # a longer gap between frames counts as this much
     min_visit_s: float = 0.6         # shorter stays (scrolling past) are not visits
-    brow_drop: float = 0.06          # brows this fraction below the reader's median height
     tilt_deg: float = 8.0            # head tilted this far from the reader's median tilt
     squint_lo: float = 0.45          # lid gap between these fractions of the reader's median:
     squint_hi: float = 0.8           # narrowed, not a blink (below squint_lo the eyes count as closed)
-    smile_rise: float = 0.3          # smile intensity above the reader's median
     lean_in: float = 1.08            # face size (inter-ocular px) this ratio of the median
     min_quality: float = 0.5
     skim_ratio: float = 0.35         # time below this share of the expected reading time = skimmed
@@ -42,7 +41,7 @@ class Rec:
     smile: Optional[float] = None
     iod: Optional[float] = None
     fatigue: Optional[float] = None
-    frown: bool = False
-    smiling: bool = False
+    frown: bool = False              # brows lowered outside a smile (the signals' TrackState.frowning)
+    smiling: bool = False            # TrackState.smiling
     eyes_shut: bool = False          # within a long eye closure (not a blink): not reading
     events: Tuple[str, ...] = ()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _STARTED = ("look_away", "face_absent", "frown", "smile", "yawn", "eye_closure")
 _ENDED = ("blink", "slow_blink", "nod")
 # the reader's own episodes that stay on from their start to their end
-_EPISODES = {"frown": "_frown", "smile": "_smiling", "eye_closure": "_shut"}
+_EPISODES = {"eye_closure": "_shut"}
 
 
 class ReadingSession:
@@ -37,8 +37,6 @@ class ReadingSession:
         self.paragraph: Optional[int] = None
         self.source = "viewport"
         self._last_t: Optional[float] = None
-        self._frown = False
-        self._smiling = False
         self._shut = False
         self.gaze_calibrated = False
 
@@ -69,7 +67,7 @@ class ReadingSession:
         tid = face.track_id if face else None
         evs = self._events(sess, tid)
         if face is None:
-            self._frown = self._smiling = self._shut = False
+            self._shut = False
             self.recs.append(Rec(t, dt, self.paragraph, False, False, False, events=evs))
             return
         tr = sess.track(tid) if sess is not None and tid is not None else None
@@ -77,15 +75,14 @@ class ReadingSession:
         seen = s is None or s.quality >= self.config.min_quality
         on = tr.on_screen if tr is not None else (s.on_screen if s is not None else None)
         fat = tr.fatigue if tr is not None else None
-        personal = tr is not None and tr.baseline_source != "population"
         cues = {} if s is None else dict(brow=s.brow_height, tilt=s.head_tilt, smile=s.smile, iod=s.iod_px,
                                          eye=(s.eye_open_left + s.eye_open_right) / 2.0)
         self.recs.append(Rec(
             t, dt, self.paragraph, True, seen, on, **cues, closed=bool(tr is not None and tr.eyes_closed),
             fatigue=None if (fat is None or fat.abstain) else fat.value,
-            # the signals' own frown/smile episodes count once they rest on this person's baseline
-            # (before that they compare with population values: a broad face "smiles" all along)
-            frown=self._frown and personal, smiling=self._smiling and personal,
+            # this frame's frown (brows lowered outside a smile) and smile as the signals read them
+            # (the same reading as the live page's and the states'; see signals.events.expression)
+            frown=bool(tr is not None and tr.frowning), smiling=bool(tr is not None and tr.smiling),
             eyes_shut=self._shut and (tr is None or tr.eyes_closed), events=evs))
 
     def _events(self, sess: Optional["SessionSnapshot"], tid: Optional[int]) -> Tuple[str, ...]:

@@ -10,7 +10,7 @@
   const statusEl = $("status"), whereEl = $("where");
   let current = null, source = "viewport", sent = "unset";
   let calibrated = false, gazeHist = [];
-  let results = 0, lastResult = null;
+  let results = 0, lastResult = null, lastStates = "";
   let calibMsg = null, holdStatusUntil = 0;   // the calibration's answer stays readable a while
 
   // ---- the reading position ------------------------------------------------------------
@@ -118,6 +118,14 @@
       lastResult = r;
       if (r.gaze_point) { gazeHist.push(r.gaze_point); if (gazeHist.length > 8) gazeHist.shift(); schedule(); }
       if (calib.active && calib.point) calib.seen++;
+      const st = (r.reading || {}).states || {};
+      const stKey = JSON.stringify(st);
+      if (stKey !== lastStates) {     // the reader's states, worded as on Live and Wellbeing
+        lastStates = stKey;
+        const box = $("reading-states");
+        box.replaceChildren.apply(box, ["attention", "fatigue", "tension"].filter(function (k) { return st[k]; })
+          .map(function (k) { return FF.stateChip(k, st[k]); }));
+      }
       const face = (r.faces || []).length > 0;
       root.dataset.face = face ? "1" : "0";
       if (face && !started) { started = true; schedule(); }
