@@ -274,6 +274,18 @@ class SignalSession:
                           tr.baseline_source(), tr.seen_s, cr, cl, r_closed, l_closed, frowning, smiling)
 
 
+def face_states(frame, cues: Optional[int] = 3) -> Dict[str, dict]:
+    """The states of a FrameResult's primary face as every page shows them (TrackState.views):
+    what the Reading and Wellbeing pages send, and what Live shows from the same snapshot.
+    {} when there is no face or no session."""
+    face = frame.primary_face()
+    sess = frame.session
+    if face is None or sess is None or face.track_id is None:
+        return {}
+    tr = sess.track(face.track_id)
+    return tr.views(cues) if tr is not None else {}
+
+
 def learn_baseline(frames, config: Optional[SignalConfig] = None, track_id: Optional[int] = None,
                    source: str = "calibration") -> Baseline:
     """A Baseline from a calibration recording: FrameResults of the person sitting relaxed and

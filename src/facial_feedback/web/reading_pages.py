@@ -25,6 +25,7 @@ from flask import (Blueprint, Response, abort, jsonify, redirect, render_templat
                    url_for)
 
 from ..apps.reading import METRIC_HELP, METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from ..signals import face_states
 from . import add_tool, app_store
 from .errors import ApiError
 from .live import serve_frames, sock
@@ -240,12 +241,8 @@ def reading_ws(ws, text_hash):
 
     def on_result(fr, reply, session):
         res = reply["result"]
-        rs.update(fr)
+        res["reading"] = reading_reply(rs, fr)
         face = fr.primary_face()
-        tr = (fr.session.track(face.track_id) if face is not None and fr.session is not None
-              and face.track_id is not None else None)
-        # the reader's states as Live and Wellbeing show them (TrackState.views: one wording)
-        res["reading"] = {"paragraph": rs.paragraph, "states": tr.views() if tr is not None else {}}
         s = face.signals if face is not None else None
         if s is not None and s.gaze_yaw is not None:
             if calib["point"] is not None:
@@ -285,6 +282,13 @@ def reading_ws(ws, text_hash):
         return False
 
     serve_frames(ws, on_result=on_result, on_control=on_control)
+
+
+def reading_reply(rs: ReadingSession, fr) -> dict:
+    """What the reading page gets with each frame: the paragraph being read, and the reader's
+    states as Live and Wellbeing show them (signals.face_states: one computation, one wording)."""
+    rs.update(fr)
+    return {"paragraph": rs.paragraph, "states": face_states(fr)}
 
 
 def _fit(calib, session) -> dict:

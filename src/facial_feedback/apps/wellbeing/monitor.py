@@ -12,6 +12,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Deque, Dict, List, Optional, Tuple
 
+from ...signals.session import face_states
 from ...types import FrameResult
 from .rules import Rules, Suggestion
 from .store import Minutes
@@ -157,7 +158,7 @@ class WellbeingMonitor:
         states: Dict[str, "State"] = {}
         # shown as the live page shows them (State.view: one wording), abstaining ones too; the
         # rules act on the others only
-        self._views = tr.views(cues=3) if tr is not None else {}
+        self._views = face_states(frame)
         for k in STATES:
             st = getattr(tr, k) if tr is not None else None
             if st and not st.abstain:
