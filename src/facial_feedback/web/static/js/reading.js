@@ -95,17 +95,25 @@
   // it, never scrolled under the bar, and the window never scrolls into a blank screen
   const article = $("text"), endSpace = $("end-space");
   function makeRoom() {
-    article.style.paddingTop = "0px";
     const first = targets[0] || paras[0];
-    const top = first ? first.getBoundingClientRect().top + window.scrollY : 0;
-    article.style.paddingTop = Math.max(0, readingLineY() - top + 6) + "px";
+    const pad = parseFloat(getComputedStyle(article).paddingTop) || 0;
+    const top = first ? first.getBoundingClientRect().top + window.scrollY - pad : 0;
+    setPx(article, "paddingTop", Math.max(0, readingLineY() - top + 6));
     if (endSpace && endEl) {
-      endSpace.style.height = "0px";
-      const below = document.documentElement.scrollHeight - (endEl.getBoundingClientRect().top + window.scrollY);
-      endSpace.style.height = Math.max(0, window.innerHeight - readingLineY() - below + 8) + "px";
+      const space = endSpace.getBoundingClientRect().height;
+      const below = document.documentElement.scrollHeight - space - (endEl.getBoundingClientRect().top + window.scrollY);
+      setPx(endSpace, "height", Math.max(0, window.innerHeight - readingLineY() - below + 8));
     }
     schedule();
   }
+  function setPx(el, prop, v) {   // only real changes: the observer below must not loop on its own edits
+    const now = parseFloat(getComputedStyle(el)[prop]);
+    if (!(Math.abs(now - v) <= 1)) el.style[prop] = v + "px";
+  }
+  // the layout settles after this script (fonts, the bar's chips): keep the room right
+  if (window.ResizeObserver) new ResizeObserver(function () { makeRoom(); }).observe(article);
+  if (bar && window.ResizeObserver) new ResizeObserver(function () { makeRoom(); }).observe(bar);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(makeRoom);
   window.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", makeRoom);
   document.addEventListener("visibilitychange", schedule);
