@@ -40,7 +40,7 @@ def _demo_week(now: float):
 
 def _read_paragraph(page, i, dwell_s):
     page.evaluate("""i => { const el = document.querySelector('#text .para[data-i="' + i + '"]');
-        window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3 + 4); }""", i)
+        window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - window.ffReading.lineY() + 4); }""", i)
     page.wait_for_function("i => window.ffReading.current() === i", arg=i, timeout=30000)  # generous: CI machines may be loaded
     n = page.evaluate("() => window.ffReading.results()")
     t0 = time.monotonic()

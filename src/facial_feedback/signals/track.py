@@ -159,8 +159,11 @@ class Track:
         motion = self._motion(t, face.pose)
         neg = negative_emotion(face.emotion)
         fr, pressed = self.frown, self.frown.pressed
+        # attention: eyes shut past closure_min_s are not on the screen (a blink is unknown), as
+        # the reading report counts them; the look-away detector above still saw "unknown"
+        att_on = False if (on is None and self.closures.lids.long_started) else on
         v = [1.0, 1.0 if good else 0.0,
-             None if on is None else float(on),
+             None if att_on is None else float(att_on),
              float(p80) if good else None, c if good else None,
              float(fr.state) if (good and personal) else None,
              float(pressed) if (good and pressed is not None) else None,

@@ -48,7 +48,7 @@ def _paragraph_rows(report: Mapping[str, Any], metric: str):
         v = metric_value(p, metric)
         tag = "p"
         badges = (f"{p['time_s']:.1f} s · pace {p['pace'] or 0:.1f}x · re-reads {p['rereads']} · look-aways "
-                  f"{p['look_aways']} · attention {_pct(p['attention'])} · confusion {_pct(p['confusion'])} · "
+                  f"{p['look_aways']} · on the text {_pct(p['attention'])} · confusion {_pct(p['confusion'])} · "
                   f"interest {_pct(p['interest'])} · fatigue {_pct(p['fatigue'])} · confidence {_pct(p['confidence'])}")
         flag = " skimmed" if p["skimmed"] else ""
         yield (f'<div class="para{flag}" style="background:{_heat(v)}"><{tag}>{e(tp["text"])}</{tag}>'

@@ -15,22 +15,27 @@
 
   // ---- the reading position ------------------------------------------------------------
   // Headings are not read paragraphs (a few words: their time would read as a slow pace), so
-  // only body paragraphs are targets. The reading line sits a third of the way down the window,
-  // but never under the sticky bar; a paragraph hidden behind the bar is not being read.
+  // only body paragraphs are targets. The reading line sits a third of the way down the window
+  // below the sticky bar; a paragraph hidden behind the bar is not being read.
   const targets = paras.filter(function (p) { return !p.classList.contains("heading"); });
   const bar = $("read-bar"), endEl = $("text-end"), lineEl = $("reading-line");
   let started = false;    // a face was seen since Start: until then it is start-up time
 
-  function readingLineY() {
-    const barBottom = bar ? Math.max(0, bar.getBoundingClientRect().bottom) : 0;
-    return Math.max(window.innerHeight / 3, barBottom + 24);
+  function stuckBarBottom() {   // where the sticky bar ends once stuck (wherever the page is scrolled)
+    if (!bar) return 0;
+    const cs = getComputedStyle(bar);
+    return cs.position === "sticky" ? (parseFloat(cs.top) || 0) + bar.offsetHeight : 0;
+  }
+  function readingLineY() {   // a third of the way down the part of the window the bar leaves free
+    const barBottom = stuckBarBottom();
+    return barBottom + Math.max(24, (window.innerHeight - barBottom) / 3);
   }
 
   function atReadingLine() {
     const y = readingLineY();
     // past the end of the text (the end marker at or above the line): nothing is being read
     if (endEl && endEl.getBoundingClientRect().top <= y) return null;
-    const barBottom = bar ? bar.getBoundingClientRect().bottom : 0;
+    const barBottom = bar ? Math.max(0, bar.getBoundingClientRect().bottom) : 0;
     let best = null, bestD = Infinity;
     targets.forEach(function (p) {
       const r = p.getBoundingClientRect();
@@ -205,7 +210,7 @@
   window.ffReading = {
     cam: cam, paragraphs: paras.length,
     current: function () { return current; }, source: function () { return source; },
-    phase: function () { return phase; },
+    phase: function () { return phase; }, lineY: readingLineY,
     calibration: function () { return calibMsg; },
     results: function () { return results; }, lastResult: function () { return lastResult; },
   };

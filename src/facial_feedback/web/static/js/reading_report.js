@@ -29,6 +29,8 @@
     bar.style.background = "linear-gradient(to right, " + FF.heat(0, HUE[metric]) + ", " + FF.heat(0.5, HUE[metric]) +
       ", " + FF.heat(1, HUE[metric]) + ")";
     text.textContent = help[metric] || "";
+    if ($("legend-lo")) { $("legend-lo").textContent = metric === "time" ? "0×" : "0%"; }
+    if ($("legend-hi")) { $("legend-hi").textContent = metric === "time" ? "3×" : "100%"; }
   }
 
   // ---- one report ------------------------------------------------------------------------
