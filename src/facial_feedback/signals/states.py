@@ -39,9 +39,7 @@ class State:
     def sure(self) -> str:
         """How sure, shown beside the level and never merged into it: a high level from little
         face data reads "high", "unsure (35%)", not "high · 35% sure"."""
-        if self.abstain:
-            return "face missing or poorly seen"
-        return f"{sure_word(self.confidence)} ({100 * self.confidence:.0f}%)"
+        return "face missing or poorly seen" if self.abstain else sure_text(self.confidence)
 
     def view(self, cues: Optional[int] = None) -> dict:
         """What the pages (Live, Reading, Wellbeing) show of this state: one wording for all."""
@@ -60,6 +58,11 @@ SURE_WORDS = ((0.7, "sure"), (0.4, "fairly sure"), (0.0, "unsure"))
 
 def sure_word(confidence: float) -> str:
     return next(w for lo, w in SURE_WORDS if confidence >= lo)
+
+
+def sure_text(confidence: float) -> str:
+    """How sure, as every page words it: "fairly sure (62%)"."""
+    return f"{sure_word(confidence)} ({100 * confidence:.0f}%)"
 
 
 _GAZE_MODES = {"relative": " (not calibrated: relative to the person's usual gaze)",

@@ -48,7 +48,7 @@
       const li = document.createElement("li"); li.textContent = c; return li;
     }));
     $("sugg-conf").textContent = sg.face_based
-      ? "Inferred from your face" + (sg.confidence != null ? " (" + Math.round(sg.confidence * 100) + "% sure)" : "") +
+      ? "Inferred from your face" + (sg.sure ? " (" + sg.sure + ")" : "") +
         " against your own baseline; not a diagnosis."
       : "A time rule: it does not use the camera.";
     const log = $("sugg-log");
