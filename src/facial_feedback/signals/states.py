@@ -39,7 +39,7 @@ class State:
     def sure(self) -> str:
         """How sure, shown beside the level and never merged into it: a high level from little
         face data reads "high", "unsure (35%)", not "high · 35% sure"."""
-        return "face missing or poorly seen" if self.abstain else sure_text(self.confidence)
+        return "not enough face data" if self.abstain else sure_text(self.confidence)
 
     def view(self, cues: Optional[int] = None) -> dict:
         """What the pages (Live, Reading, Wellbeing) show of this state: one wording for all."""

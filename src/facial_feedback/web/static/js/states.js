@@ -28,7 +28,8 @@
     sure.textContent = st.sure;
     c.append(lvl, document.createTextNode(" "), sure);
     const cues = (st.cues || []).join("; ");
-    c.title = st.abstain ? "The face is missing or poorly seen." : (cues ? "Cues: " + cues : "");
+    c.title = st.abstain ? "Not enough of the face seen yet, or it is missing or poorly seen: not to act on."
+                         : (cues ? "Cues: " + cues : "");
     return c;
   }
 
