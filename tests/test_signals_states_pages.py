@@ -129,3 +129,17 @@ def test_the_same_frames_read_the_same_on_live_reading_and_wellbeing(wolfgang):
             compared += 1
             levels_seen += not a["abstain"]
     assert compared > 300 and levels_seen > 100, (compared, levels_seen)
+
+
+def test_a_laughing_reader_shows_interest_and_no_lowered_brows_in_the_report(wolfgang):
+    """The reading report on the same clip: the crying first half and the laughing second half as
+    two paragraphs. The laugh reads as smiling (interest), not as lowered brows (confusion)."""
+    from facial_feedback.apps.reading import ReadingSession, parse_text
+
+    frames, _ = wolfgang
+    rs = ReadingSession(parse_text("First part.\n\nSecond part.", "a.txt"))
+    for fr in frames:
+        rs.update(fr, paragraph=0 if fr.timestamp < 9.5 else 1)
+    laugh = rs.report()["paragraphs"][1]
+    assert laugh["cues"]["smile"] > 0.8 and laugh["interest"] > 0.4, laugh
+    assert laugh["cues"]["brow"] == 0 and laugh["cues"]["squint"] == 0, laugh
