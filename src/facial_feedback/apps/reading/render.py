@@ -33,8 +33,7 @@ def report_html(report: Mapping[str, Any], metric: str = "confusion") -> str:
         rewrite=_passage_list(report["rewrite"], text), highlight=_passage_list(report["highlight"], text),
         skimmed=e(", ".join(f"¶{i + 1}" for i in report["skimmed"]) or "none"),
         timeline=_timeline_svg(report),
-        metric=e(METRICS.get(metric, metric) + (f" (the colour: {METRIC_HELP[metric]}; none: no data)"
-                                                 if metric in METRIC_HELP else "")),
+        metric=e(METRICS.get(metric, metric)), legend=e(METRIC_HELP.get(metric, metric)),
         paragraphs="".join(_paragraph_rows(report, metric)),
         notes="".join(f"<li>{e(n)}</li>" for n in report["notes"]))
 
