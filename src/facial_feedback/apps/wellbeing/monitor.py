@@ -133,7 +133,7 @@ class WellbeingMonitor:
             self.minutes.add(wall, monitored_s=dt, screen_s=0.0 if self._away_since is not None else dt)
         self._breaks(t, wall, present, on_screen)
         if self.paused:
-            self.latest = self._status(t, states, present)
+            self.latest = self._status(t, present)
             return []
         self._forget(t)
         out: List[Suggestion] = []
@@ -143,7 +143,7 @@ class WellbeingMonitor:
         for s in out:
             self.minutes.add(wall, suggestions=1)
         self.history.extend(out)
-        self.latest = self._status(t, states, present)
+        self.latest = self._status(t, present)
         return out
 
     # ---- one frame in
@@ -295,7 +295,7 @@ class WellbeingMonitor:
                        f"You have been at the screen for {_dur(t - self.last_break)} without a break.",
                        [f"{_dur(t - self.last_break)} without a break (your limit: {r.max_no_break_min:g} min)"], False)
 
-    def _status(self, t: float, states: Dict[str, "State"], present: Optional[bool]) -> dict:
+    def _status(self, t: float, present: Optional[bool]) -> dict:
         r = self.rules
         return {
             "t": round(t, 2), "present": present, "paused": self.paused,
