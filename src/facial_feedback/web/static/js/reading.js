@@ -1,5 +1,6 @@
 /* The reading page: which paragraph is being read (gaze when calibrated, else the reading
- * position: the paragraph nearest a third of the way down the window), sent to the server over
+ * position: the paragraph nearest a third of the way down the window below the sticky bar), or
+ * none (start-up, calibration, past the end of the text, a hidden tab), sent to the server over
  * the camera session's WebSocket; the server aggregates and builds the report. */
 (function () {
   "use strict";
@@ -132,7 +133,8 @@
       if (r.gaze_point) { gazeHist.push(r.gaze_point); if (gazeHist.length > 8) gazeHist.shift(); schedule(); }
       if (calib.active && calib.point) calib.seen++;
       const st = (r.reading || {}).states || {};
-      const stKey = JSON.stringify(st);
+      const stKey = JSON.stringify(["attention", "fatigue", "tension"].map(function (k) {
+        return st[k] ? [st[k].shown, st[k].sure, (st[k].cues || [])[0]] : null; }));
       if (stKey !== lastStates) {     // the reader's states, worded as on Live and Wellbeing
         lastStates = stKey;
         const box = $("reading-states");
