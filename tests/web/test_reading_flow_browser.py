@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 import pytest
 
@@ -108,8 +109,11 @@ def test_reading_your_own_text_to_the_end_and_the_report(page, live_server):
     page.wait_for_selector("#calib", state="hidden", timeout=30000)
     page.wait_for_function("() => window.ffReading.calibration() !== null", timeout=30000)
 
+    marks = []                     # when each paragraph was scrolled to, and when the reading ended
     for i in range(n):
+        marks.append(time.monotonic())
         _read_paragraph(page, i, DWELL_S)
+    marks.append(time.monotonic())
 
     # to the end of the text: the end marker reaches the reading line, the last paragraph stays in
     # view above it (not under the sticky bar), and the window does not scroll into a blank screen
@@ -139,9 +143,10 @@ def test_reading_your_own_text_to_the_end_and_the_report(page, live_server):
     ps = rep["paragraphs"]
     assert [p["text"] for p in rep["text"]["paragraphs"]] == PARAGRAPHS and rep["text"]["title"] == TITLE
     assert all(p["read"] for p in ps), ps
-    # no start-up, calibration or end time in any paragraph: each about its dwell
-    limit = DWELL_S + 2.5
-    assert all(p["time_s"] < limit for p in ps), [p["time_s"] for p in ps]
+    # no start-up, calibration or end time in any paragraph: each at most the time it was at the
+    # reading line (+ one capped frame gap and the page's reaction), whatever the machine's load
+    spans = [b - a for a, b in zip(marks, marks[1:])]
+    assert all(p["time_s"] <= span + 1.0 for p, span in zip(ps, spans)), ([p["time_s"] for p in ps], spans)
     assert rep["duration_s"] > sum(p["time_s"] for p in ps) + 8, rep["duration_s"]   # calibration and the end
     assert not any("slower" in w and r["index"] in (0, n - 1) for r in rep["rewrite"] for w in r["why"]), rep["rewrite"]
     # the heat map's legend says what the colour means, for every metric, and its text stays readable
