@@ -209,13 +209,14 @@ def state(name: str, value: float = 0.0, level: str = "low", confidence: float =
     return State(name, value, level, None, confidence, abstain, tuple(cues))
 
 
-def track(track_id: int, on_screen=None, eyes_closed: bool = False, fatigue=None, baseline: str = "population"):
+def track(track_id: int, on_screen=None, eyes_closed: bool = False, fatigue=None, baseline: str = "population",
+          frowning=None, smiling=None):
     """A signals TrackState with the given fields; the other states abstain."""
     from facial_feedback.signals import TrackState
 
     return TrackState(track_id=track_id, present=True, eyes_closed=eyes_closed, closure=None, on_screen=on_screen,
                       attention=state("attention"), fatigue=fatigue or state("fatigue"), tension=state("tension"),
-                      baseline_source=baseline, seen_s=0.0)
+                      baseline_source=baseline, seen_s=0.0, frowning=frowning, smiling=smiling)
 
 
 def event(type: str, track_id, onset: float, duration=None):

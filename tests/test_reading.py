@@ -30,9 +30,16 @@ def test_html_is_reduced_to_text_and_never_kept():
 def test_markdown_and_plain_text():
     md = "# Title\n\nSome *emphasis* and a [link](http://x.y).\nSame paragraph.\n\n- a\n- b\n\n> quoted\n> more\n"
     doc = parse_text(md, "x.md")
+    # the title heading is the document's title, not its first paragraph (issue 19)
+    assert doc.title == "Title"
     assert [(p.kind, p.text) for p in doc.paragraphs] == [
-        ("heading", "Title"), ("p", "Some emphasis and a link. Same paragraph."), ("item", "a"), ("item", "b"),
-        ("quote", "quoted more")]
+        ("p", "Some emphasis and a link. Same paragraph."), ("item", "a"), ("item", "b"), ("quote", "quoted more")]
+    # a heading inside the text stays, and so does a first heading that is not the title
+    doc3 = parse_text("# Title\n\nIntro.\n\n## Part two\n\nMore.", "y.md")
+    assert [(p.kind, p.text) for p in doc3.paragraphs] == [("p", "Intro."), ("heading", "Part two"), ("p", "More.")]
+    assert [p.kind for p in parse_text("# Head\n\nBody.", "z.md", title="Other").paragraphs] == ["heading", "p"]
+    plain = parse_text("A Short Title\n\nThe first paragraph.\n\nThe second.", "t.txt")
+    assert plain.title == "A Short Title" and [p.text for p in plain.paragraphs] == ["The first paragraph.", "The second."]
     doc2 = parse_text("First para\nwraps.\n\n\nSecond.\r\n\r\nThird.", "a.txt")
     assert [p.text for p in doc2.paragraphs] == ["First para wraps.", "Second.", "Third."]
     # the hash ignores whitespace differences

@@ -72,6 +72,18 @@ def test_2s_eye_closure(mesh):
     assert snaps[-1].tracks[0].fatigue.metrics["perclos"] == pytest.approx(2.0 / 6.0, abs=0.05)
 
 
+def test_eyes_shut_past_a_second_count_against_attention_not_as_a_look_away(mesh):
+    """Issue 19: eyes shut for 4 s are not on the screen (the attention window and the reading
+    report agree), a blink is unknown, and neither is a look-away."""
+    fr = S.frames(30, 12.0, lambda t: S.close_eyes(mesh, S.blink_profile(t, 6.0, 4.0) + S.blink_profile(t, 3.0, 0.2)))
+    snaps, ev = S.run(SignalSession(), fr)
+    assert not of(ev, "look_away")
+    on = snaps[-1].tracks[0].attention.metrics["on_screen_share"]
+    # about 3 of the 12 s shut past their first second (the first second of a closure, like a
+    # blink, is unknown): on the screen about 8 of 11 known seconds
+    assert on == pytest.approx(8.0 / 11.0, abs=0.06), on
+
+
 def test_slow_blink(mesh):
     _, ev = S.run(SignalSession(), S.frames(30, 4.0, lambda t: S.close_eyes(mesh, S.blink_profile(t, 1.5, 0.7))))
     assert [e.type for e in ev if "blink" in e.type or "closure" in e.type] == ["slow_blink"]

@@ -171,7 +171,7 @@ def test_every_response_carries_the_protective_headers(client):
         csp = h["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
-        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "no-referrer"
+        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "same-origin"
         assert h["X-Frame-Options"] == "DENY"
         if not path.startswith("/static/"):
             assert h["Cache-Control"] == "no-store", path

@@ -11,9 +11,9 @@ from .baseline import Baseline
 from .geometry import FaceSignals, GazeCalibration, ScreenCone, face_signals
 from .config import SignalConfig
 from .events import Event
-from .session import SessionSnapshot, SignalSession, TrackState, learn_baseline
+from .session import SessionSnapshot, SignalSession, TrackState, face_states, learn_baseline
 from .states import State
 
-__all__ = ["Baseline", "Event", "FaceSignals", "GazeCalibration", "ScreenCone", "SessionSnapshot", "SignalConfig",
+__all__ = ["Baseline", "Event", "FaceSignals", "face_states", "GazeCalibration", "ScreenCone", "SessionSnapshot", "SignalConfig",
            "SignalSession", "State", "TrackState", "face_signals",
            "learn_baseline"]

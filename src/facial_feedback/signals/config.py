@@ -72,10 +72,18 @@ class SignalConfig:
     frown_off: float = 0.06
     frown_min_s: float = 1.0
     lip_press_on: float = 0.15          # lip thickness ratio this much (relative) below baseline = pressed
-    # Smile: smile intensity above the baseline by smile_on for smile_min_s.
+    # Smile: smile intensity above the baseline by smile_on for smile_min_s, or a broad smile
+    # whatever the baseline (a person who smiles all along still smiles): the emotion model's
+    # "happy" at least smile_happy, else (no emotion model) the blendshapes' mouthSmile at least
+    # smile_mouth_bs. The same test tells a frown from a smile: brows that drop in a smile (the
+    # cheeks push the eyes' lower lids up, so brows sit lower above the eye centres) are no frown
+    # unless the blendshape model sees the brows themselves pulled down (browDown >= frown_brow_down).
     smile_on: float = 0.35
     smile_off: float = 0.2
     smile_min_s: float = 0.5
+    smile_happy: float = 0.5
+    smile_mouth_bs: float = 0.5
+    frown_brow_down: float = 0.1
     # Nod: pitch down then up (or up then down) by nod_deg each, within nod_max_s.
     nod_deg: float = 7.0
     nod_max_s: float = 1.5

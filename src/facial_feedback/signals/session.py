@@ -29,6 +29,9 @@ from .track import Track
 from .windows import SEEN
 
 
+STATE_NAMES = ("attention", "fatigue", "tension")
+
+
 @dataclass(frozen=True)
 class TrackState:
     track_id: int
@@ -47,6 +50,13 @@ class TrackState:
     closure_left: Optional[float] = None
     right_closed: Optional[bool] = None
     left_closed: Optional[bool] = None
+    # this frame: brows lowered outside a smile / smiling (events.expression); None = unknown
+    frowning: Optional[bool] = None
+    smiling: Optional[bool] = None
+
+    def views(self, cues: Optional[int] = 3) -> Dict[str, dict]:
+        """The states as every page shows them (State.view: the level, how sure, the cues)."""
+        return {k: getattr(self, k).view(cues) for k in STATE_NAMES}
 
     def to_dict(self) -> dict:
         return {"track_id": self.track_id, "present": self.present, "eyes_closed": self.eyes_closed,
@@ -54,7 +64,8 @@ class TrackState:
                          "left": {"closure": _r(self.closure_left), "closed": self.left_closed}},
                 "closure": _r(self.closure), "on_screen": self.on_screen,
                 "attention": self.attention.to_dict(), "fatigue": self.fatigue.to_dict(),
-                "tension": self.tension.to_dict(), "baseline": self.baseline_source, "seen_s": _r(self.seen_s, 1)}
+                "tension": self.tension.to_dict(), "frowning": self.frowning, "smiling": self.smiling,
+                "baseline": self.baseline_source, "seen_s": _r(self.seen_s, 1)}
 
 
 @dataclass(frozen=True)
@@ -258,8 +269,21 @@ class SignalSession:
         eyes = tr.last_eyes if present else None
         cr, cl = (float(eyes[0]), float(eyes[1])) if eyes is not None else (None, None)
         r_closed, l_closed = tr.blinks.eyes_closed(eyes)
+        frowning, smiling = tr.expression if present else (None, None)
         return TrackState(cur_id, present, bool(closed), c, on, attention, fatigue, tension,
-                          tr.baseline_source(), tr.seen_s, cr, cl, r_closed, l_closed)
+                          tr.baseline_source(), tr.seen_s, cr, cl, r_closed, l_closed, frowning, smiling)
+
+
+def face_states(frame, cues: Optional[int] = 3) -> Dict[str, dict]:
+    """The states of a FrameResult's primary face as every page shows them (TrackState.views):
+    what the Reading and Wellbeing pages send, and what Live shows from the same snapshot.
+    {} when there is no face or no session."""
+    face = frame.primary_face()
+    sess = frame.session
+    if face is None or sess is None or face.track_id is None:
+        return {}
+    tr = sess.track(face.track_id)
+    return tr.views(cues) if tr is not None else {}
 
 
 def learn_baseline(frames, config: Optional[SignalConfig] = None, track_id: Optional[int] = None,

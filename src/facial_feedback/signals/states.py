@@ -30,10 +30,39 @@ class State:
     cues: Tuple[str, ...] = ()     # human sentences, strongest first
     metrics: Mapping[str, Optional[float]] = field(default_factory=dict)
 
+    @property
+    def shown(self) -> str:
+        """The level as every page shows it ("unknown" while abstaining)."""
+        return "unknown" if self.abstain else self.level
+
+    @property
+    def sure(self) -> str:
+        """How sure, shown beside the level and never merged into it: a high level from little
+        face data reads "high", "unsure (35%)", not "high · 35% sure"."""
+        return "not enough face data" if self.abstain else sure_text(self.confidence)
+
+    def view(self, cues: Optional[int] = None) -> dict:
+        """What the pages (Live, Reading, Wellbeing) show of this state: one wording for all."""
+        return {"value": _r(self.value), "level": self.level, "shown": self.shown, "sure": self.sure,
+                "confidence": _r(self.confidence, 2), "abstain": self.abstain,
+                "cues": list(self.cues if cues is None else self.cues[:cues])}
+
     def to_dict(self) -> dict:
-        return {"value": _r(self.value), "level": self.level, "baseline": _r(self.baseline),
-                "confidence": _r(self.confidence, 2), "abstain": self.abstain, "cues": list(self.cues),
+        return {**self.view(), "baseline": _r(self.baseline),
                 "metrics": {k: _r(v, 4) for k, v in self.metrics.items()}}
+
+
+# How sure a state is, in words; thresholds on State.confidence (docs/signals.md)
+SURE_WORDS = ((0.7, "sure"), (0.4, "fairly sure"), (0.0, "unsure"))
+
+
+def sure_word(confidence: float) -> str:
+    return next(w for lo, w in SURE_WORDS if confidence >= lo)
+
+
+def sure_text(confidence: float) -> str:
+    """How sure, as every page words it: "fairly sure (62%)"."""
+    return f"{sure_word(confidence)} ({100 * confidence:.0f}%)"
 
 
 _GAZE_MODES = {"relative": " (not calibrated: relative to the person's usual gaze)",

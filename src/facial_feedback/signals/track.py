@@ -11,6 +11,7 @@ from .closure import LidLevels
 from .config import SignalConfig
 from .events import (BlinkDetector, ClosureDetector, Detector, Event, FrownDetector, HeadDropDetector,
                      LookAwayDetector, NodDetector, Observation, SmileDetector, YawnDetector)
+from .events.expression import broad_smile
 from .gaze_ref import GazeReference
 from .geometry import FaceSignals, negative_emotion
 from .windows import NCH, PRESENT, SEEN, Window
@@ -55,6 +56,9 @@ class Track:
         self._prov_t = -math.inf
         self.last: Optional[Tuple[bool, Optional[float], Optional[bool]]] = None
         self.last_eyes: Optional[Tuple[float, float]] = None  # blink closure per eye (right, left)
+        # this frame's expression: (brows lowered outside a smile, smiling), None = unknown. The
+        # one reading of them that the states, the live page and the reading report all use.
+        self.expression: Tuple[Optional[bool], Optional[bool]] = (None, None)
         # session totals
         self.total_present = 0.0
         self.total_p80 = 0.0
@@ -140,7 +144,7 @@ class Track:
         good = fs.quality >= cfg.min_quality
         c, cb = self.closure(t, fs)
         personal = b.learned or (self._prov is not None and b is self._prov)
-        obs = Observation(t, fs, face.pose, good, c, cb, None, b, bool(personal), self.lids.eyes)
+        obs = Observation(t, fs, face.pose, good, c, cb, None, b, bool(personal), self.lids.eyes, face)
         for d in self.eye_detectors:
             started, ended = d.update(obs)
             if d is self.blinks and ended is not None and self._inside_closure(ended):
@@ -155,8 +159,11 @@ class Track:
         motion = self._motion(t, face.pose)
         neg = negative_emotion(face.emotion)
         fr, pressed = self.frown, self.frown.pressed
+        # attention: eyes shut past closure_min_s are not on the screen (a blink is unknown), as
+        # the reading report counts them; the look-away detector above still saw "unknown"
+        att_on = False if (on is None and self.closures.lids.long_started) else on
         v = [1.0, 1.0 if good else 0.0,
-             None if on is None else float(on),
+             None if att_on is None else float(att_on),
              float(p80) if good else None, c if good else None,
              float(fr.state) if (good and personal) else None,
              float(pressed) if (good and pressed is not None) else None,
@@ -166,6 +173,10 @@ class Track:
             w.push(t, dt, v)
         self.last = (self.closures.closed, c, on)   # eyes shut: the closure detector's hysteresis
         self.last_eyes = self.lids.eyes if good else None
+        # before the person's own levels are known the smile is told by broad_smile only (against
+        # population values a broad resting mouth would "smile" all along)
+        self.expression = (bool(fr.state) if (good and personal) else None,
+                           (bool(self.smile.state) if personal else bool(broad_smile(face, cfg))) if good else None)
         if good:
             self._learn(t, dt, fs, face.pose, motion, neg, p80, on)
         # drop old events

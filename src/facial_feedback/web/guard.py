@@ -24,7 +24,7 @@ blueprint, so it covers every route: pages, /api/v1, and the WebSocket upgrades.
    as the HttpOnly SameSite=Strict cookie that the printed address (``/?token=...``) sets.
 5. Headers on every response: a strict Content-Security-Policy (self only, no inline
    script, ``frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
-   ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``, and
+   ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` (see HEADERS), and
    ``Cache-Control: no-store`` on everything but the static files (pages, JSON, results,
    exports and videos are personal data).
 
@@ -52,7 +52,12 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on our own
+    # pages' form POSTs (the Fetch standard's origin serialisation follows the referrer policy),
+    # which rule 2 must refuse, since a sandboxed frame of any site sends the same. same-origin
+    # gives our own requests their real Origin and Referer and still sends nothing to other
+    # sites (strict-origin would tell every linked site this server's address).
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }

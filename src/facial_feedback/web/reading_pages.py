@@ -24,7 +24,8 @@ import time
 from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
                    url_for)
 
-from ..apps.reading import METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from ..apps.reading import METRIC_HELP, METRICS, ReadingSession, ReportStore, parse_text, report_html, sample_texts
+from ..signals import face_states
 from . import add_tool, app_store
 from .errors import ApiError
 from .live import serve_frames, sock
@@ -142,6 +143,7 @@ def _report_or_404(text_hash, rid):
 def report(text_hash, rid):
     rep = _report_or_404(text_hash, rid)
     return render_template("reading_report.html", active="reading.index", report=rep, metrics=METRICS,
+                           metric_help=METRIC_HELP,
                            others=len(store().reports(text_hash)))
 
 
@@ -239,8 +241,7 @@ def reading_ws(ws, text_hash):
 
     def on_result(fr, reply, session):
         res = reply["result"]
-        rs.update(fr)
-        res["reading"] = {"paragraph": rs.paragraph}
+        res["reading"] = reading_reply(rs, fr)
         face = fr.primary_face()
         s = face.signals if face is not None else None
         if s is not None and s.gaze_yaw is not None:
@@ -281,6 +282,13 @@ def reading_ws(ws, text_hash):
         return False
 
     serve_frames(ws, on_result=on_result, on_control=on_control)
+
+
+def reading_reply(rs: ReadingSession, fr) -> dict:
+    """What the reading page gets with each frame: the paragraph being read, and the reader's
+    states as Live and Wellbeing show them (signals.face_states: one computation, one wording)."""
+    rs.update(fr)
+    return {"paragraph": rs.paragraph, "states": face_states(fr)}
 
 
 def _fit(calib, session) -> dict:

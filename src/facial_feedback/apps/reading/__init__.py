@@ -14,20 +14,22 @@ else the one at the reading position in the viewport); everything else comes fro
 session: face present, on screen, eye closure, brows, head tilt, smile, face size, fatigue state
 and the events (look-aways, blinks, frowns, smiles) of facial_feedback.signals.
 
-One module per job: text (parsing, the sample texts), session (per-frame records), report (the
+One module per job: text (parsing, the sample texts), records (a frame's record, the thresholds),
+session (per-frame records), report (the
 aggregation), render (the standalone HTML page, from templates/report.html), store (files on disk).
 These are inferences from the face with known limits, never a diagnosis; the report says how much
 data each value rests on.
 """
 from .render import report_html
-from .report import METRICS, NOTES, build_report, metric_value
-from .session import ReadingConfig, ReadingSession, Rec
+from .report import METRIC_HELP, METRICS, NOTES, build_report, metric_value
+from .records import ReadingConfig, Rec
+from .session import ReadingSession
 from .store import ReportStore
 from .text import (MAX_PARAGRAPHS, MAX_TEXT_BYTES, READING_WPM, Document, Paragraph, parse_text,
                    paragraphs_from_html, paragraphs_from_markdown, paragraphs_from_plain, sample_texts,
                    samples_dir)
 
-__all__ = ["Document", "MAX_PARAGRAPHS", "MAX_TEXT_BYTES", "METRICS", "NOTES", "Paragraph", "READING_WPM",
+__all__ = ["Document", "MAX_PARAGRAPHS", "MAX_TEXT_BYTES", "METRIC_HELP", "METRICS", "NOTES", "Paragraph", "READING_WPM",
            "ReadingConfig", "ReadingSession", "Rec", "ReportStore", "build_report", "metric_value",
            "paragraphs_from_html", "paragraphs_from_markdown", "paragraphs_from_plain", "parse_text",
            "report_html", "sample_texts", "samples_dir"]

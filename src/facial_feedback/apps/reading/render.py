@@ -8,7 +8,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Mapping, Optional
 
-from .report import METRICS, metric_value
+from .report import METRIC_HELP, METRICS, metric_value
 
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
 
@@ -32,7 +32,8 @@ def report_html(report: Mapping[str, Any], metric: str = "confusion") -> str:
         attention=_pct(s["attention"]), face_seen=_pct(s["face_seen_share"]), text_hash=e(text["hash"]),
         rewrite=_passage_list(report["rewrite"], text), highlight=_passage_list(report["highlight"], text),
         skimmed=e(", ".join(f"¶{i + 1}" for i in report["skimmed"]) or "none"),
-        timeline=_timeline_svg(report), metric=e(METRICS.get(metric, metric)),
+        timeline=_timeline_svg(report),
+        metric=e(METRICS.get(metric, metric)), legend=e(METRIC_HELP.get(metric, metric)),
         paragraphs="".join(_paragraph_rows(report, metric)),
         notes="".join(f"<li>{e(n)}</li>" for n in report["notes"]))
 
@@ -40,10 +41,13 @@ def report_html(report: Mapping[str, Any], metric: str = "confusion") -> str:
 def _paragraph_rows(report: Mapping[str, Any], metric: str):
     e = _html.escape
     for p, tp in zip(report["paragraphs"], report["text"]["paragraphs"]):
+        if tp.get("kind") == "heading":     # a section heading: not read as a paragraph
+            yield f'<div class="para"><h3>{e(tp["text"])}</h3></div>'
+            continue
         v = metric_value(p, metric)
-        tag = "h3" if tp.get("kind") == "heading" else "p"
+        tag = "p"
         badges = (f"{p['time_s']:.1f} s · pace {p['pace'] or 0:.1f}x · re-reads {p['rereads']} · look-aways "
-                  f"{p['look_aways']} · attention {_pct(p['attention'])} · confusion {_pct(p['confusion'])} · "
+                  f"{p['look_aways']} · on the text {_pct(p['attention'])} · confusion {_pct(p['confusion'])} · "
                   f"interest {_pct(p['interest'])} · fatigue {_pct(p['fatigue'])} · confidence {_pct(p['confidence'])}")
         flag = " skimmed" if p["skimmed"] else ""
         yield (f'<div class="para{flag}" style="background:{_heat(v)}"><{tag}>{e(tp["text"])}</{tag}>'

@@ -2,9 +2,10 @@
 
 Per paragraph: time spent, visits and re-reads, look-aways, attention (share of the time the face
 was there and looking at the screen), confusion cues (brows lowered, head tilted, squinting),
-interest cues (smiling, leaning in = the face growing in the picture), fatigue. Cues are measured
-against the same reader's own levels over the whole reading (their medians), so a face that always
-looks like it frowns does not read as confused everywhere. Then the passages worth rewriting or
+interest cues (smiling, leaning in = the face growing in the picture), fatigue. Lowered brows and
+smiles are the signals' reading of each frame (against the person's own baseline, brows that drop in a
+smile not counted); tilt, narrowed eyes and leaning in are measured against the same reader's own
+levels over the whole reading (their medians), so a face that always tilts does not read as confused. Then the passages worth rewriting or
 highlighting, and a timeline of one point per second.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .session import ReadingConfig, Rec
+from .records import ReadingConfig, Rec
 from .text import READING_WPM, Document
 
 CUES = ("brow", "tilt", "squint", "smile", "lean")
@@ -32,6 +33,18 @@ METRICS = {
     "skim": "skimmed",
     "interest": "interest cues",
     "time": "time spent",
+}
+
+
+# What a paragraph's colour means under each metric (the heat map's legend, on the report page
+# and in the standalone HTML). 0 = no colour, 1 = full colour; no data = no colour either.
+METRIC_HELP = {
+    "attention_drop": "how much less of its time your eyes were on the text than over the whole reading",
+    "confusion": "share of its time with confusion cues (brows lowered outside a smile, head tilted, eyes "
+                 "narrowed), against your own usual levels",
+    "skim": "how far under the expected reading time (238 words a minute) it was read",
+    "interest": "share of its time with interest cues (smiling, leaning in)",
+    "time": "its reading pace against 238 words a minute: full colour = 3x slower or more",
 }
 
 
@@ -100,20 +113,18 @@ def build_report(doc: Document, recs: Sequence[Rec], cfg: ReadingConfig = Readin
 
 
 def _cues(r: Rec, med: Mapping[str, Optional[float]], cfg: ReadingConfig) -> Dict[str, bool]:
-    """This frame's cues, against the reader's own medians."""
+    """This frame's cues. Brows lowered and smiling are the signals' own reading of the frame
+    (r.frown, r.smiling: one computation for every page; brows that drop in a smile are no frown);
+    tilt, narrowed eyes and leaning in are against the reader's own medians over this reading."""
     c = {k: False for k in CUES}
     if not (r.present and r.seen):
         return c
-    if r.brow is not None and med["brow"]:
-        c["brow"] = (med["brow"] - r.brow) / med["brow"] >= cfg.brow_drop
-    c["brow"] = c["brow"] or r.frown
+    c["brow"] = r.frown
+    c["smile"] = r.smiling
     if r.tilt is not None and med["tilt"] is not None:
         c["tilt"] = abs(r.tilt - med["tilt"]) >= cfg.tilt_deg
-    if r.eye is not None and med["eye"] and not r.closed:
+    if r.eye is not None and med["eye"] and not r.closed and not r.smiling:   # a smile narrows the eyes too
         c["squint"] = cfg.squint_lo <= r.eye / med["eye"] <= cfg.squint_hi
-    if r.smile is not None and med["smile"] is not None:
-        c["smile"] = r.smile - med["smile"] >= cfg.smile_rise
-    c["smile"] = c["smile"] or r.smiling
     if r.iod is not None and med["iod"]:
         c["lean"] = r.iod / med["iod"] >= cfg.lean_in
     return c

@@ -6,61 +6,22 @@ smile, face size) and the SessionSnapshot (the reader's track state and the even
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ...types import FrameResult
+from .records import ReadingConfig, Rec
+from .report import build_report
 from .text import Document
 
 if TYPE_CHECKING:
     from ...signals import SessionSnapshot
 
 
-@dataclass(frozen=True)
-class ReadingConfig:
-    """Thresholds (units in the names). Cues are relative to the reader's own medians."""
-    max_dt_s: float = 0.5            # a longer gap between frames counts as this much
-    min_visit_s: float = 0.6         # shorter stays (scrolling past) are not visits
-    brow_drop: float = 0.06          # brows this fraction below the reader's median height
-    tilt_deg: float = 8.0            # head tilted this far from the reader's median tilt
-    squint_lo: float = 0.45          # lid gap between these fractions of the reader's median:
-    squint_hi: float = 0.8           # narrowed, not a blink (below squint_lo the eyes count as closed)
-    smile_rise: float = 0.3          # smile intensity above the reader's median
-    lean_in: float = 1.08            # face size (inter-ocular px) this ratio of the median
-    min_quality: float = 0.5
-    skim_ratio: float = 0.35         # time below this share of the expected reading time = skimmed
-    min_expected_s: float = 1.5
-    min_reliable_s: float = 3.0      # values rest on at least this many seconds for full confidence
-
-
-@dataclass
-class Rec:
-    """What one camera frame says about the reader (the report's input)."""
-
-    t: float
-    dt: float
-    p: Optional[int]
-    present: bool
-    seen: bool
-    on: Optional[bool]
-    brow: Optional[float] = None
-    tilt: Optional[float] = None
-    eye: Optional[float] = None
-    closed: bool = False
-    smile: Optional[float] = None
-    iod: Optional[float] = None
-    fatigue: Optional[float] = None
-    frown: bool = False
-    smiling: bool = False
-    eyes_shut: bool = False          # within a long eye closure (not a blink): not reading
-    events: Tuple[str, ...] = ()
-
-
 # events that count for the paragraph being read: episodes when they start, short ones when they end
 _STARTED = ("look_away", "face_absent", "frown", "smile", "yawn", "eye_closure")
 _ENDED = ("blink", "slow_blink", "nod")
 # the reader's own episodes that stay on from their start to their end
-_EPISODES = {"frown": "_frown", "smile": "_smiling", "eye_closure": "_shut"}
+_EPISODES = {"eye_closure": "_shut"}
 
 
 class ReadingSession:
@@ -76,8 +37,6 @@ class ReadingSession:
         self.paragraph: Optional[int] = None
         self.source = "viewport"
         self._last_t: Optional[float] = None
-        self._frown = False
-        self._smiling = False
         self._shut = False
         self.gaze_calibrated = False
 
@@ -108,7 +67,7 @@ class ReadingSession:
         tid = face.track_id if face else None
         evs = self._events(sess, tid)
         if face is None:
-            self._frown = self._smiling = self._shut = False
+            self._shut = False
             self.recs.append(Rec(t, dt, self.paragraph, False, False, False, events=evs))
             return
         tr = sess.track(tid) if sess is not None and tid is not None else None
@@ -116,15 +75,14 @@ class ReadingSession:
         seen = s is None or s.quality >= self.config.min_quality
         on = tr.on_screen if tr is not None else (s.on_screen if s is not None else None)
         fat = tr.fatigue if tr is not None else None
-        personal = tr is not None and tr.baseline_source != "population"
         cues = {} if s is None else dict(brow=s.brow_height, tilt=s.head_tilt, smile=s.smile, iod=s.iod_px,
                                          eye=(s.eye_open_left + s.eye_open_right) / 2.0)
         self.recs.append(Rec(
             t, dt, self.paragraph, True, seen, on, **cues, closed=bool(tr is not None and tr.eyes_closed),
             fatigue=None if (fat is None or fat.abstain) else fat.value,
-            # the signals' own frown/smile episodes count once they rest on this person's baseline
-            # (before that they compare with population values: a broad face "smiles" all along)
-            frown=self._frown and personal, smiling=self._smiling and personal,
+            # this frame's frown (brows lowered outside a smile) and smile as the signals read them
+            # (the same reading as the live page's and the states'; see signals.events.expression)
+            frown=bool(tr is not None and tr.frowning), smiling=bool(tr is not None and tr.smiling),
             eyes_shut=self._shut and (tr is None or tr.eyes_closed), events=evs))
 
     def _events(self, sess: Optional["SessionSnapshot"], tid: Optional[int]) -> Tuple[str, ...]:
@@ -141,7 +99,5 @@ class ReadingSession:
 
     # ---- the report ----------------------------------------------------------
     def report(self) -> dict:
-        from .report import build_report
-
         return build_report(self.doc, self.recs, self.config, reader=self.reader, started=self.started,
                             gaze=self.gaze_calibrated)

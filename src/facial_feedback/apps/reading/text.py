@@ -243,6 +243,10 @@ def parse_text(data, filename: str = "", title: Optional[str] = None) -> Documen
     if not title:
         heading = next((p.text for p in paras[:3] if p.kind == "heading"), "")
         title = found_title or heading or (filename.rsplit("/", 1)[-1] if filename else "") or paras[0].text
+    if len(paras) > 1 and paras[0].kind == "heading" and _clean(paras[0].text) == _clean(title):
+        # the title is shown above the text, not read as its first paragraph: as ¶1 it took the
+        # start-up time and its few words read as a pace of 4-9x (issue 19)
+        paras = paras[1:]
     title = title if len(title) <= 80 else title[:77].rstrip() + "…"
     return Document(title, tuple(paras))
 

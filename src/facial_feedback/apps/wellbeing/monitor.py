@@ -12,6 +12,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Deque, Dict, List, Optional, Tuple
 
+from ...signals.session import face_states
 from ...types import FrameResult
 from .rules import Rules, Suggestion
 from .store import Minutes
@@ -73,6 +74,7 @@ class WellbeingMonitor:
         self._open_closure: Optional[float] = None
         self._yawns: Deque[float] = deque()
         self.latest: dict = {}
+        self._views: Dict[str, dict] = {}     # this frame's states as the pages show them
 
     # ---- controls
     def set_rules(self, rules: Rules) -> None:
@@ -131,7 +133,7 @@ class WellbeingMonitor:
             self.minutes.add(wall, monitored_s=dt, screen_s=0.0 if self._away_since is not None else dt)
         self._breaks(t, wall, present, on_screen)
         if self.paused:
-            self.latest = self._status(t, states, present)
+            self.latest = self._status(t, present)
             return []
         self._forget(t)
         out: List[Suggestion] = []
@@ -141,7 +143,7 @@ class WellbeingMonitor:
         for s in out:
             self.minutes.add(wall, suggestions=1)
         self.history.extend(out)
-        self.latest = self._status(t, states, present)
+        self.latest = self._status(t, present)
         return out
 
     # ---- one frame in
@@ -154,6 +156,9 @@ class WellbeingMonitor:
         tr = sess.track(tid) if sess is not None and tid is not None else None
         on_screen = tr.on_screen if tr is not None else None
         states: Dict[str, "State"] = {}
+        # shown as the live page shows them (State.view: one wording), abstaining ones too; the
+        # rules act on the others only
+        self._views = face_states(frame)
         for k in STATES:
             st = getattr(tr, k) if tr is not None else None
             if st and not st.abstain:
@@ -290,17 +295,15 @@ class WellbeingMonitor:
                        f"You have been at the screen for {_dur(t - self.last_break)} without a break.",
                        [f"{_dur(t - self.last_break)} without a break (your limit: {r.max_no_break_min:g} min)"], False)
 
-    def _status(self, t: float, states: Dict[str, "State"], present: Optional[bool]) -> dict:
+    def _status(self, t: float, present: Optional[bool]) -> dict:
         r = self.rules
-        shown = {k: st.to_dict() for k, st in states.items()}
         return {
             "t": round(t, 2), "present": present, "paused": self.paused,
             "snoozed_for_s": round(max(0.0, self.snoozed_until - t), 1) if self.snoozed else 0,
             "since_break_s": round(t - self.last_break, 1), "since_eye_break_s": round(t - self.last_eye_break, 1),
             "breaks": self.breaks,
             "eye_closures": sum(1 for d in self._closures.values() if d >= r.eye_closure_min_s), "yawns": len(self._yawns),
-            "states": {k: {"value": v["value"], "level": v["level"], "confidence": v["confidence"],
-                           "cues": v["cues"][:3]} for k, v in shown.items()},
+            "states": dict(self._views) if present else {},
             "next_eye_break_s": round(max(0.0, r.eye_break_every_min * 60 - (t - self.last_eye_break)), 1),
         }
 

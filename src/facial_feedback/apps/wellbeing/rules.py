@@ -5,6 +5,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
+from ...signals.states import sure_text
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -86,4 +88,5 @@ class Suggestion:
     def to_dict(self) -> dict:
         return {"rule": self.rule, "title": self.title, "message": self.message, "cues": list(self.cues),
                 "t": round(self.t, 2), "wall": round(self.wall, 1), "face_based": self.face_based,
-                "confidence": None if self.confidence is None else round(self.confidence, 2)}
+                "confidence": None if self.confidence is None else round(self.confidence, 2),
+                "sure": None if self.confidence is None else sure_text(self.confidence)}

@@ -46,6 +46,7 @@ class Observation:
     baseline: "Baseline"
     personal: bool                  # the baseline holds the person's own levels (learned or provisional)
     eye_closure: Any = None         # the EyeClosure of this frame (per-eye values), when known
+    face: Any = None                # the Face (its emotion and blendshapes), when known
 
 
 Pair = Tuple[Optional[Event], Optional[Event]]

@@ -17,7 +17,8 @@
   FF.heat = function (v, hue) {
     if (v == null) return "transparent";
     const a = Math.max(0, Math.min(1, v));
-    return "hsla(" + (hue == null ? 18 : hue) + ", 85%, 55%, " + (0.06 + 0.6 * a).toFixed(2) + ")";
+    // dark enough at full strength for the page's light text to keep a 4.5:1 contrast
+    return "hsla(" + (hue == null ? 18 : hue) + ", 65%, 36%, " + (0.08 + 0.62 * a).toFixed(2) + ")";
   };
   if (!FF.LiveCamera) return;   // pages without the camera (reports) use the helpers only
   // the timer worker: a static file next to this one (the CSP allows scripts from 'self' only)

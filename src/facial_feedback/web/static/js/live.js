@@ -172,15 +172,7 @@
     return c;
   }
 
-  function stateChip(name, st) {
-    if (!st || typeof st !== "object") return chip(name, String(st));
-    if (st.abstain) return chip(name, "not sure", "The face is missing or poorly seen.", "abstain");
-    const conf = typeof st.confidence === "number" ? ` · ${Math.round(st.confidence * 100)}% sure` : "";
-    const cues = (st.cues || []).join("; ");
-    // colour only what may need attention: low attention, high fatigue or tension
-    const watch = name === "attention" ? { low: "warn", moderate: "" } : { high: "warn", moderate: "mild" };
-    return chip(name, `${st.level}${conf}`, cues ? "Cues: " + cues : "", watch[st.level] || "");
-  }
+  function stateChip(name, st) { return FF.stateChip(name, st); }   // states.js: one wording on every page
 
   function eventText(e) {
     const name = String(e.type || "event").replace(/_/g, " ");

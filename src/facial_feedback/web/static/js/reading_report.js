@@ -21,6 +21,18 @@
     apply("confusion");
   }
 
+  // the heat map's legend: what the colour means under this metric, and its scale
+  const help = $("metric-help") ? JSON.parse($("metric-help").textContent) : {};
+  function legend(metric) {
+    const bar = $("legend-bar"), text = $("legend-text");
+    if (!bar || !text) return;
+    bar.style.background = "linear-gradient(to right, " + FF.heat(0, HUE[metric]) + ", " + FF.heat(0.5, HUE[metric]) +
+      ", " + FF.heat(1, HUE[metric]) + ")";
+    text.textContent = help[metric] || "";
+    if ($("legend-lo")) { $("legend-lo").textContent = metric === "time" ? "0×" : "0%"; }
+    if ($("legend-hi")) { $("legend-hi").textContent = metric === "time" ? "3×" : "100%"; }
+  }
+
   // ---- one report ------------------------------------------------------------------------
   const data = $("report-data");
   if (data) {
@@ -29,11 +41,12 @@
     pickers(function (metric) {
       nodes.forEach(function (n) {
         const p = report.paragraphs[+n.dataset.i];
-        const v = value(p, metric);
+        const v = n.classList.contains("heading") ? null : value(p, metric);
         n.style.background = FF.heat(v, HUE[metric]);
         n.dataset.value = v == null ? "" : v.toFixed(3);
       });
       $("heat").dataset.metric = metric;
+      legend(metric);
     });
     document.querySelectorAll("[data-goto]").forEach(function (a) {
       a.addEventListener("click", function (e) {

@@ -14,15 +14,7 @@
     return s < 90 ? s + " s" : Math.round(s / 60) + " min";
   }
 
-  function chip(label, st) {
-    const c = document.createElement("span");
-    c.className = "chip level-" + (st.level || "");
-    c.title = (st.cues || []).join("\n");
-    const b = document.createElement("b");
-    b.textContent = label + ": ";
-    c.append(b, document.createTextNode((st.level || "?") + (st.confidence != null ? " · " + Math.round(st.confidence * 100) + "% sure" : "")));
-    return c;
-  }
+  function chip(label, st) { return FF.stateChip(label, st); }   // states.js: one wording on every page
 
   function renderStatus(s) {
     if (!s) return;
@@ -56,7 +48,7 @@
       const li = document.createElement("li"); li.textContent = c; return li;
     }));
     $("sugg-conf").textContent = sg.face_based
-      ? "Inferred from your face" + (sg.confidence != null ? " (" + Math.round(sg.confidence * 100) + "% sure)" : "") +
+      ? "Inferred from your face" + (sg.sure ? " (" + sg.sure + ")" : "") +
         " against your own baseline; not a diagnosis."
       : "A time rule: it does not use the camera.";
     const log = $("sugg-log");
