@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from facial_feedback.types import CSV_COLUMNS, EMOTIONS
+from facial_feedback.types import CSV_COLUMNS, EMOTIONS, PHOTO_CSV_COLUMNS
 
 from .conftest import media_or_skip
 
@@ -56,7 +56,8 @@ def test_photo_as_csv(client):
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert len(rows) == 5 and rows[0]["file"] == "group.jpg"
-    assert list(rows[0]) == ["file", *CSV_COLUMNS]
+    assert list(rows[0]) == list(PHOTO_CSV_COLUMNS)   # no frame/time/track: a photo has none
+    assert [r["face"] for r in rows] == ["1", "2", "3", "4", "5"] and {r["error"] for r in rows} == {""}
 
 
 def test_no_face_is_an_empty_list(client):

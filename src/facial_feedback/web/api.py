@@ -120,6 +120,7 @@ def meta():
     return jsonify({
         "emotions": list(fft.EMOTIONS),
         "csv_columns": list(fft.CSV_COLUMNS),
+        "photo_csv_columns": list(fft.PHOTO_CSV_COLUMNS),
         "limits": {"max_image_bytes": cfg["MAX_IMAGE_BYTES"], "max_request_bytes": cfg["MAX_CONTENT_LENGTH"],
                    "max_frame_bytes": cfg["MAX_FRAME_BYTES"]},
         "video_extensions": sorted(VIDEO_EXTENSIONS),
@@ -160,11 +161,10 @@ def _csv_response(items, name):
     from facial_feedback import types as fft
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["file", *fft.CSV_COLUMNS])
+    w = csv.DictWriter(buf, fieldnames=list(fft.PHOTO_CSV_COLUMNS))
     w.writeheader()
     for fname, fr in items:
-        for row in fft.csv_rows(fr):
-            w.writerow({"file": fname, **row})
+        w.writerows(fft.photo_csv_rows(fname, fr))
     return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": attachment(name)})
 
 

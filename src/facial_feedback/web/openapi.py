@@ -4,6 +4,7 @@ A test checks that every /api/v1 route of the app is described here and vice ver
 """
 from __future__ import annotations
 
+import re
 from typing import Dict
 
 from flask import Flask
@@ -107,7 +108,7 @@ def _core(app: Flask) -> dict:
                                f"with an image/* Content-Type. At most {limit} bytes.",
                 "parameters": [
                     {"name": "landmarks", "in": "query", "schema": {"type": "boolean"}, "description": "include the 478-point mesh"},
-                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "csv: one row per face"},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "csv: one row per face (Meta's photo_csv_columns)"},
                     {"name": "filename", "in": "query", "schema": {"type": "string"}, "description": "name to report for a raw-body upload"}],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}, "required": ["image"]}},
@@ -198,6 +199,7 @@ def _core(app: Flask) -> dict:
                     "track_id": {"type": "integer"}, "time": {"type": "array", "items": {"type": "number"}},
                     "emotions": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}}}}}}},
             "Meta": {"type": "object", "properties": {"emotions": {"type": "array"}, "csv_columns": {"type": "array"},
+                                                      "photo_csv_columns": {"type": "array", "description": "a photo's CSV (no frame, time or track; an error column)"},
                                                       "limits": {"type": "object"}, "video_extensions": {"type": "array"}}},
         }},
         "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
@@ -260,7 +262,7 @@ def readable(doc: dict) -> dict:
             groups.setdefault(tag, []).append({
                 "method": method.upper(), "path": path, "summary": o.get("summary", ""),
                 "description": o.get("description", ""), "params": params, "body": body,
-                "responses": responses, "anchor": f"{method}-{path}".replace("/", "-").strip("-")})
+                "responses": responses, "anchor": re.sub(r"[^a-z0-9]+", "-", f"{method}{path}".lower()).strip("-")})
     schemas = []
     for name, s in doc.get("components", {}).get("schemas", {}).items():
         props = dict(s.get("properties") or {})
