@@ -236,6 +236,10 @@ def schema_text(schema) -> str:
     return t or "any"
 
 
+# the core routes (untagged) by what they are for
+_CORE_GROUPS = {"openapi.json": "about", "meta": "about", "analyze": "photos", "jobs": "videos"}
+
+
 def readable(doc: dict) -> dict:
     """The OpenAPI document as the /api page shows it: operations grouped by tag (in path order),
     each with its parameters, request body, responses; and the schemas with their fields."""
@@ -258,7 +262,8 @@ def readable(doc: dict) -> dict:
                           "schema": ", ".join(schema_text(c.get("schema")) for c in r.get("content", {}).values()
                                               if c.get("schema"))}
                          for code, r in sorted(o.get("responses", {}).items())]
-            tag = (o.get("tags") or [path.split("/")[3] if path.count("/") >= 3 else "api"])[0]
+            seg = path.split("/")[3] if path.count("/") >= 3 else ""
+            tag = (o.get("tags") or [_CORE_GROUPS.get(seg, seg or "api")])[0]
             groups.setdefault(tag, []).append({
                 "method": method.upper(), "path": path, "summary": o.get("summary", ""),
                 "description": o.get("description", ""), "params": params, "body": body,
