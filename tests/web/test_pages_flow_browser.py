@@ -125,19 +125,24 @@ def clip_with_sound(tmp_path_factory):
 def test_video_flow_options_first_start_and_the_results_open_by_themselves(page, live_server, clip_with_sound, tmp_path):
     failures = _watch_failures(page)
     page.goto(live_server.url + "/video")
-    before = page.evaluate("() => window.ffVideo.jobs().length")
+    count = "() => fetch('/api/v1/jobs').then(r => r.json()).then(b => b.jobs.length)"
+    before = page.evaluate(count)
     page.set_input_files("#file", str(clip_with_sound))
     # choosing a file starts nothing: the options can still be set
     assert "talk.mp4" in page.inner_text("#chosen") and page.is_enabled("#start-job")
     page.wait_for_timeout(800)
-    assert page.evaluate("() => fetch('/api/v1/jobs').then(r => r.json()).then(b => b.jobs.length)") == before
+    assert page.evaluate(count) == before
     page.fill("#every", "2")
     page.check("#annotate")
     page.click("#start-job")
+    page.wait_for_function("n => window.ffVideo.jobs().length > n", arg=before, timeout=60000)
+    new_id = page.evaluate("() => window.ffVideo.jobs()[0].id")
     # no "Show results" click: the charts and the annotated video appear when the job is done
-    page.wait_for_selector('#result:not([hidden]) #charts .chart-card[data-track="1"] canvas', timeout=120000)
+    page.wait_for_function("id => window.ffVideo.shown() === id", arg=new_id, timeout=120000)
+    assert page.inner_text("#result-title") == "Results: talk.mp4"
+    page.wait_for_selector('#result:not([hidden]) #charts .chart-card[data-track="1"] canvas', timeout=30000)
     page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=30000)
-    job = page.evaluate("() => window.ffVideo.jobs()[0]")
+    job = page.evaluate("id => window.ffVideo.jobs().find(j => j.id === id)", new_id)
     assert job["every"] == 2 and job["status"] == "done"
     # Debian's Chromium plays H.264 and this machine's ffmpeg writes it: MP4, with the sound
     plays_mp4 = page.evaluate("""() => !!document.createElement('video')

@@ -277,5 +277,6 @@
     files.reduce(function (p, f) { return p.then(function () { return upload(f); }); }, Promise.resolve());
   });
   refresh();
-  window.ffVideo = { refresh: refresh, jobs: function () { return jobs; }, showResults: showResults };
+  window.ffVideo = { refresh: refresh, jobs: function () { return jobs; }, showResults: showResults,
+                     shown: function () { return shown; } };
 })();
