@@ -60,13 +60,16 @@ def test_outputs_are_whole_or_absent_and_the_video_is_probed_once(analyzer, tmp_
     assert summary.to_dict()["video"]["frame_count"] == 72 and summary.session["tracks"]
 
 
-def _streams(path):
+def _streams(path, what="codec_name"):
     import json
     import subprocess
 
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json",
-                          str(path)], capture_output=True, text=True, check=True).stdout
-    return {s["codec_type"]: s["codec_name"] for s in json.loads(out)["streams"]}
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration:format=duration",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    if what == "duration":
+        return float(doc["format"]["duration"])
+    return {s["codec_type"]: s[what] for s in doc["streams"]}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +87,10 @@ def clip_with_sound(tmp_path_factory):
     silent = out.with_name("silent.mp4")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(media("single_face.mp4")), "-an", "-c:v", "copy",
                     str(silent)], check=True)
+    short = out.with_name("short_sound.mp4")   # the sound stops after 0.5 s of the 2.4
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(media("single_face.mp4")), "-f", "lavfi",
+                    "-i", "sine=frequency=440:duration=0.5", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                    "-c:a", "aac", str(short)], check=True)
     assert _streams(out).get("audio") == "aac" and "audio" not in _streams(silent)
     return out
 
@@ -99,6 +106,11 @@ def test_the_annotated_video_keeps_the_sound(analyzer, clip_with_sound, tmp_path
     silent = tmp_path / f"silent.{ext}"
     write_video_outputs(analyzer, clip_with_sound.with_name("silent.mp4"), annotate_path=silent, every=3)
     assert _streams(silent) == {"video": video}
+    # a sound track shorter than the picture does not cut the video short
+    padded = tmp_path / f"padded.{ext}"
+    write_video_outputs(analyzer, clip_with_sound.with_name("short_sound.mp4"), annotate_path=padded, every=3)
+    assert _streams(padded) == {"video": video, "audio": audio}
+    assert _streams(padded, "duration") == pytest.approx(2.4, abs=0.15)
 
 
 def test_a_failing_annotated_video_leaves_nothing(analyzer, clip_with_sound, tmp_path):

@@ -130,9 +130,11 @@ class _AnnotatedWriter:
         cmd = [shutil.which("ffmpeg"), "-v", "error", "-nostdin", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:.6f}", "-i", "pipe:0"]
         if audio_from is not None:
-            # "?": a source without audio gives a silent-free video, not an error
+            # "1:a:0?": a source without sound gives a video without, not an error; apad +
+            # -shortest: the picture sets the length (a short sound track is padded with silence,
+            # a long one cut where the analysed frames end)
             cmd += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", acodec, "-b:a", "128k",
-                    "-shortest"]
+                    "-af", "apad", "-shortest"]
         # yuv420p (what browsers decode) needs even sides
         cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", "-c:v", vcodec]
         if vcodec == "libx264":
