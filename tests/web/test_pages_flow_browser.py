@@ -198,6 +198,13 @@ def test_wellbeing_flow_monitor_rules_notifications_and_history(browser, web_app
         assert page.get_attribute('input[name="fatigue_level"]', "aria-invalid") == "true"
         shot(page, "flow-wellbeing")
         page.click("#stop")
+        # opened from another machine over plain http the browser allows no notifications: say so
+        other = browser.new_context()
+        other.add_init_script("Object.defineProperty(window, 'isSecureContext', { get: () => false });")
+        p2 = other.new_page()
+        p2.goto(srv.url + "/wellbeing/")
+        assert p2.is_disabled("#notify-perm") and "secure page" in p2.inner_text("#notify-why")
+        other.close()
 
         # a short session today: 3 minutes at the screen, 11:00-11:03 local time
         with app.app_context():

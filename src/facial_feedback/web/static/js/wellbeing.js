@@ -119,16 +119,17 @@
   function permText() {
     const why = $("notify-why");
     let reason = "";
-    if (!("Notification" in window)) {
-      reason = window.isSecureContext === false
-        ? "Notifications need a secure page: open the app at http://127.0.0.1 or http://localhost (or over https), not another address."
-        : "This browser has no notifications; suggestions still show on this page.";
+    if (window.isSecureContext === false) {   // browsers refuse notifications to plain http off this machine
+      reason = "Notifications need a secure page: open the app on this computer at http://127.0.0.1 or " +
+        "http://localhost (or serve it over https). Suggestions still show on this page.";
+    } else if (!("Notification" in window)) {
+      reason = "This browser has no notifications; suggestions still show on this page.";
     } else if (Notification.permission === "denied") {
       reason = "Notifications are blocked for this site: allow them in the browser's site settings " +
         "(the icon left of the address), then reload. Suggestions still show on this page.";
     }
     perm.textContent = "Notification" in window && Notification.permission === "granted" ? "Notifications on" : "Allow notifications";
-    perm.disabled = !("Notification" in window) || Notification.permission !== "default";
+    perm.disabled = !!reason || Notification.permission !== "default";
     why.textContent = reason;
     why.hidden = !reason;
     perm.title = reason;
