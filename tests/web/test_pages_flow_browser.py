@@ -134,6 +134,7 @@ def test_video_flow_options_first_start_and_the_results_open_by_themselves(page,
     assert page.evaluate(count) == before
     page.fill("#every", "2")
     page.check("#annotate")
+    shot(page, "flow-video-chosen")
     page.click("#start-job")
     page.wait_for_function("n => window.ffVideo.jobs().length > n", arg=before, timeout=60000)
     new_id = page.evaluate("() => window.ffVideo.jobs()[0].id")

@@ -40,6 +40,7 @@
           // the screen-time axis has a fixed scale (a 15-minute bin holds at most 15 minutes; a day
           // at least an hour): a few minutes show as a low bar, not a full-height one
           t: { position: "left", beginAtZero: true, suggestedMax: opts.screenMax, max: opts.screenFixed ? opts.screenMax : undefined,
+               ticks: { stepSize: opts.screenFixed ? 5 : undefined },
                title: { display: true, text: opts.screenLabel } },
           v: { position: "right", min: 0, max: 1, title: { display: true, text: "level 0-1" }, grid: { drawOnChartArea: false } },
           // breaks (a count) on their own hidden axis: bars at most half the height
