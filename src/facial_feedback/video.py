@@ -127,6 +127,7 @@ class _AnnotatedWriter:
     def _open_ffmpeg(self, ext: str, fps: float, audio_from) -> None:
         vcodec, acodec = _FFMPEG_CODECS[ext]
         w, h = self.size
+        fps = fps if fps and fps > 0 else 30.0
         cmd = [shutil.which("ffmpeg"), "-v", "error", "-nostdin", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:.6f}", "-i", "pipe:0"]
         if audio_from is not None:
@@ -153,6 +154,10 @@ class _AnnotatedWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         if self.proc is not None:
+            if rgb.shape[1::-1] != self.size:   # raw frames must be exactly the declared size
+                import cv2
+
+                rgb = cv2.resize(rgb, self.size)
             try:
                 self.proc.stdin.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
             except BrokenPipeError:
