@@ -46,6 +46,7 @@ pkg = pathlib.Path(sys.argv[2], "src")
 need = sorted(str(p.relative_to(pkg)) for sub in ("models", "web/templates") for p in (pkg / "facial_feedback" / sub).iterdir()
               if p.is_file() and p.name != ".gitignore")
 need += ["facial_feedback/web/static/js/overlay.js", "facial_feedback/web/static/vendor/chart.umd.min.js",
+         "facial_feedback/web/static/favicon.svg",
          "facial_feedback/cli.py"]
 missing = [n for n in need if n not in names]
 if missing:
@@ -122,6 +123,8 @@ curl -sf "$URL/" > "$WORK/page.html" || { cat "$WORK/serve.log" >&2; echo "check
 grep -q "vendor/chart.umd.min.js" "$WORK/page.html" || { echo "check_wheel: the live page lacks its chart.js tag" >&2; exit 1; }
 curl -sf -o "$WORK/chart.js" "$URL/static/vendor/chart.umd.min.js" && grep -q "Chart" "$WORK/chart.js" \
   || { echo "check_wheel: /static/vendor/chart.umd.min.js is not served from the installed package" >&2; exit 1; }
+curl -sf "$URL/favicon.ico" | grep -q "<svg" || { echo "check_wheel: /favicon.ico is not served" >&2; exit 1; }
+curl -sf "$URL/api" | grep -q "/api/v1/analyze" || { echo "check_wheel: the /api page is not served" >&2; exit 1; }
 TOKEN=()  # scripts prove they run as this user with the token the server writes (docs/security.md)
 [ -f "$WORK/instance/api-token" ] && TOKEN=(-H "X-Facial-Feedback-Token: $(cat "$WORK/instance/api-token")")
 curl -sf "${TOKEN[@]}" -F "image=@$PHOTO;type=image/jpeg" "$URL/api/v1/analyze" > "$WORK/api.json" \

@@ -240,3 +240,23 @@ def csv_rows(frame: FrameResult, blendshapes: bool = False) -> list:
             bs = face.get("blendshapes") or {}
             rows[-1].update({f"bs_{k}": bs.get(k) for k in BLENDSHAPE_NAMES})
     return rows
+
+
+# A photo's CSV (the Photos page's download, POST /api/v1/analyze?format=csv): no frame, time or
+# track (a photo has none); "face" numbers the faces as the page lists them; a file that could
+# not be analysed is one row with its "error" (and nothing else).
+PHOTO_CSV_COLUMNS: Tuple[str, ...] = (
+    "file", "face", *(c for c in CSV_COLUMNS if c not in ("frame", "time", "track_id")), "error",
+)
+
+
+def photo_csv_rows(file: str, frame: Optional[FrameResult] = None, error: Optional[str] = None) -> list:
+    """A photo's rows in PHOTO_CSV_COLUMNS: one per face, or one carrying the error."""
+    if frame is None:
+        return [{"file": file, "error": error or "not analysed"}]
+    rows = []
+    for i, row in enumerate(csv_rows(frame), 1):
+        for k in ("frame", "time", "track_id"):
+            row.pop(k)
+        rows.append({"file": file, "face": i, **row})
+    return rows

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from facial_feedback.types import CSV_COLUMNS, EMOTIONS
+from facial_feedback.types import CSV_COLUMNS, EMOTIONS, PHOTO_CSV_COLUMNS
 
 from .conftest import media_or_skip
 
@@ -56,7 +56,8 @@ def test_photo_as_csv(client):
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert len(rows) == 5 and rows[0]["file"] == "group.jpg"
-    assert list(rows[0]) == ["file", *CSV_COLUMNS]
+    assert list(rows[0]) == list(PHOTO_CSV_COLUMNS)   # no frame/time/track: a photo has none
+    assert [r["face"] for r in rows] == ["1", "2", "3", "4", "5"] and {r["error"] for r in rows} == {""}
 
 
 def test_no_face_is_an_empty_list(client):
@@ -174,8 +175,14 @@ def test_video_job_runs_to_done(client, web_app):
     lines = client.get(j["urls"]["json"]).get_data(as_text=True).splitlines()
     assert len(lines) == 36 and json.loads(lines[0])["faces"][0]["track_id"] == 1
 
+    # MP4 (H.264 + AAC, with the clip's sound) where this machine's ffmpeg writes it (jobs.py)
     r = client.get(j["urls"]["video"])
-    assert r.status_code == 200 and r.mimetype == "video/webm" and r.data[:4] == b"\x1a\x45\xdf\xa3"
+    if j["video_file"] == "annotated.mp4":
+        assert r.status_code == 200 and r.mimetype == "video/mp4" and r.data[4:8] == b"ftyp"
+        assert j["video_note"] is None
+    else:
+        assert r.status_code == 200 and r.mimetype == "video/webm" and r.data[:4] == b"\x1a\x45\xdf\xa3"
+        assert "WebM" in j["video_note"]
 
     tl = client.get(j["urls"]["timeline"] + "?points=20").get_json()
     assert client.get(j["urls"]["timeline"] + "?points=20").get_json() == tl  # the cached copy
@@ -190,6 +197,28 @@ def test_video_job_runs_to_done(client, web_app):
     assert not os.path.exists(folder)
     assert_error(client.get(job["urls"]["self"]), 404)
     assert_error(client.delete(job["urls"]["self"]), 404)
+
+
+def test_a_browser_without_h264_gets_webm_and_is_told_why(client, web_app, monkeypatch):
+    """The page asks for WebM where the browser plays no H.264; without ffmpeg's H.264 encoder
+    the job falls back to WebM, and video_note says why in both cases."""
+    import facial_feedback.video as video
+    from facial_feedback.web.jobs import annotated_video_choice
+
+    src = media_or_skip("single_face.mp4")
+    job = upload_video(client, src, every=8, video_format="webm").get_json()
+    done = web_app.extensions["facial_feedback"].jobs.wait(job["id"], timeout=120)
+    assert done["status"] == "done" and done["video_file"] == "annotated.webm"
+    assert "does not play H.264" in done["video_note"]
+    r = client.get(f"/api/v1/jobs/{job['id']}/annotated.webm")
+    assert r.status_code == 200 and r.mimetype == "video/webm"
+    assert_error(client.get(f"/api/v1/jobs/{job['id']}/annotated.mp4"), 404)
+    client.delete(f"/api/v1/jobs/{job['id']}")
+    assert_error(upload_video(client, src, video_format="avi"), 400)
+
+    monkeypatch.setattr(video, "_ffmpeg_encoders", lambda: frozenset())
+    name, note = annotated_video_choice("mp4")
+    assert name == "annotated.webm" and "ffmpeg is not installed" in note
 
 
 def test_kept_upload_stays(client, web_app):

@@ -74,8 +74,9 @@ def test_foreign_host_refused_for_job_outputs(client, web_app):
                                           "every": "8", "annotate": "1"}, content_type="multipart/form-data")
     job = r.get_json()
     assert web_app.extensions["facial_feedback"].jobs.wait(job["id"], timeout=600)["status"] == "done"
-    for name in ("results.csv", "results.jsonl", "annotated.webm"):
-        url = f"/api/v1/jobs/{job['id']}/{name}"
+    done = client.get(f"/api/v1/jobs/{job['id']}").get_json()
+    assert done["urls"]["video"].rsplit("/", 1)[1] in ("annotated.mp4", "annotated.webm")
+    for url in (done["urls"]["csv"], done["urls"]["json"], done["urls"]["video"]):
         assert client.get(url).status_code == 200
         assert client.get(url, headers={"Host": f"{EVIL}"}).status_code == 421
         assert client.get(url).headers["Cache-Control"] == "no-store"
@@ -225,7 +226,7 @@ def test_a_unicode_filename_as_csv_answers_over_a_real_server(server):
                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **server.headers})
     r = conn.getresponse()
     text = r.read().decode()
-    assert r.status == 200 and text.startswith("file,frame")
+    assert r.status == 200 and text.startswith("file,face,")   # a photo's CSV (types.PHOTO_CSV_COLUMNS)
     assert "filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE.jpg.csv" in r.getheader("Content-Disposition")
     assert "фото.jpg" in text
     conn.close()

@@ -101,7 +101,7 @@ def format_summary(summary: Optional[dict]) -> List[str]:
         if t.get("incomplete_blinks"):
             parts.append(f"{t['incomplete_blinks']} incomplete (lids not fully closed)")
         if t.get("perclos") is not None:
-            parts.append(f"PERCLOS {100 * t['perclos']:.0f}%")
+            parts.append(f"eyes at least 80% closed {100 * t['perclos']:.0f}% of the time (PERCLOS)")
         for key, name in (("slow_blinks", "slow blinks"), ("eye_closures", "eye closures > 1 s"), ("yawns", "yawns"),
                           ("look_aways", "look-aways"), ("frowns", "frowns"), ("smiles", "smiles"),
                           ("nods", "nods"), ("head_drops", "head drops")):

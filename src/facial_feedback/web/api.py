@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file,
 from ..io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from . import state
 from .errors import ApiError, attachment, clean_name
-from .jobs import ACTIVE, OUTPUTS
+from .jobs import ACTIVE, OUTPUTS, VIDEO_FILES, output_file
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -120,6 +120,7 @@ def meta():
     return jsonify({
         "emotions": list(fft.EMOTIONS),
         "csv_columns": list(fft.CSV_COLUMNS),
+        "photo_csv_columns": list(fft.PHOTO_CSV_COLUMNS),
         "limits": {"max_image_bytes": cfg["MAX_IMAGE_BYTES"], "max_request_bytes": cfg["MAX_CONTENT_LENGTH"],
                    "max_frame_bytes": cfg["MAX_FRAME_BYTES"]},
         "video_extensions": sorted(VIDEO_EXTENSIONS),
@@ -160,11 +161,10 @@ def _csv_response(items, name):
     from facial_feedback import types as fft
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["file", *fft.CSV_COLUMNS])
+    w = csv.DictWriter(buf, fieldnames=list(fft.PHOTO_CSV_COLUMNS))
     w.writeheader()
     for fname, fr in items:
-        for row in fft.csv_rows(fr):
-            w.writerow({"file": fname, **row})
+        w.writerows(fft.photo_csv_rows(fname, fr))
     return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": attachment(name)})
 
 
@@ -174,7 +174,7 @@ def _public(job: dict) -> dict:
     j["upload_kept"] = bool(job.get("keep_upload") and job.get("upload"))
     j["urls"] = {"self": url_for("api.get_job", job_id=job["id"])}
     for kind in job.get("outputs") or []:
-        j["urls"][kind] = url_for("api.job_output", job_id=job["id"], name=OUTPUTS[kind][0])
+        j["urls"][kind] = url_for("api.job_output", job_id=job["id"], name=output_file(job, kind)[0])
     if job.get("outputs"):
         j["urls"]["timeline"] = url_for("api.job_timeline", job_id=job["id"])
     return j
@@ -197,7 +197,11 @@ def create_job():
     if every < 1 or every > 10000:
         raise ApiError(400, "'every' must be a whole number from 1 to 10000.", field="every")
     name = os.path.basename((filename or "video").replace("\\", "/"))[:200] or "video"
-    job = state().jobs.create(f, name, every=every, keep_upload=_flag("keep"), annotate=_flag("annotate", True))
+    video_format = request.values.get("video_format", "mp4")
+    if video_format not in ("mp4", "webm"):
+        raise ApiError(400, "'video_format' must be mp4 or webm.", field="video_format")
+    job = state().jobs.create(f, name, every=every, keep_upload=_flag("keep"), annotate=_flag("annotate", True),
+                              video_format=video_format)
     if job["size_bytes"] == 0:
         state().jobs.delete(job["id"])
         raise ApiError(400, f"The video {name} is empty.")
@@ -228,17 +232,20 @@ def delete_job(job_id):
 def job_output(job_id, name):
     job = _job_or_404(job_id)
     kinds = {v[0]: k for k, v in OUTPUTS.items()}
+    kinds.update({v: "video" for v in VIDEO_FILES})
     if name not in kinds:
         raise ApiError(404, f"No such output: {name} (one of {', '.join(kinds)})")
     kind = kinds[name]
     if job["status"] in ACTIVE:
         raise ApiError(409, f"Job {job_id} is still {job['status']}; its results are not ready.")
     path = state().jobs.output_path(job_id, kind)
+    if path is not None and os.path.basename(path) != name:
+        path = None   # the job's annotated video is the other form
     if path is None:
         raise ApiError(404, f"Job {job_id} has no {name}" + (f": it failed ({job['error']})" if job["status"] == "failed" else "."))
     stem = os.path.splitext(job["filename"])[0] or "video"
-    download_name = f"{stem}.{name.split('.', 1)[1]}" if kind != "video" else f"{stem}.annotated.webm"
-    return send_file(path, mimetype=OUTPUTS[kind][1], as_attachment=_flag("download"),
+    download_name = f"{stem}.{name.split('.', 1)[1]}" if kind != "video" else f"{stem}.{name}"
+    return send_file(path, mimetype=output_file(job, kind)[1], as_attachment=_flag("download"),
                      download_name=download_name, conditional=True)
 
 

@@ -77,6 +77,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
         if not request.path.startswith("/api/"):
+            if e.code == 404:   # the app's own page, in its style and with its navigation
+                from flask import render_template
+
+                return render_template("404.html", active=None, path=request.path), 404
             return e
         message = e.description or e.name
         if e.code == 413:

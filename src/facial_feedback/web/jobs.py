@@ -4,7 +4,10 @@
     <root>/<job id>/upload.<ext>    the uploaded video, deleted after the job unless kept
     <root>/<job id>/results.csv     one row per face per frame (types.CSV_COLUMNS)
     <root>/<job id>/results.jsonl   one FrameResult.to_dict() per line (JSON lines)
-    <root>/<job id>/annotated.webm  the video with boxes and labels (VP8, plays in browsers)
+    <root>/<job id>/annotated.mp4   the video with boxes and labelled bars, with the upload's sound:
+                                    H.264 + AAC when ffmpeg can and the browser plays it (it says so
+                                    when uploading), else annotated.webm (VP8, + Opus with ffmpeg);
+                                    the job's "video_note" says why WebM or why no sound
 
 A job that ends early because the file stops decoding (truncated, partly corrupt) is "done"
 with a "warning" saying how many of the declared frames were read ("frames_read").
@@ -31,6 +34,16 @@ log = logging.getLogger(__name__)
 OUTPUTS = {"csv": ("results.csv", "text/csv"),
            "json": ("results.jsonl", "application/x-ndjson"),
            "video": ("annotated.webm", "video/webm")}
+# the annotated video's two forms (OUTPUTS["video"] is the WebM, every job's before MP4 existed)
+VIDEO_FILES = {"annotated.mp4": "video/mp4", "annotated.webm": "video/webm"}
+
+
+def output_file(job: dict, kind: str):
+    """(file name, media type) of one of a job's outputs."""
+    if kind == "video":
+        name = job.get("video_file") or OUTPUTS["video"][0]
+        return name, VIDEO_FILES[name]
+    return OUTPUTS[kind]
 ACTIVE = ("queued", "running")
 
 
@@ -92,8 +105,9 @@ class JobManager:
 
     # ---- public ------------------------------------------------------------------------
     def create(self, fileobj, filename: str, every: int = 1, keep_upload: bool = False,
-               annotate: bool = True) -> dict:
-        """Store an uploaded video (a werkzeug FileStorage or anything with .save(path)) and queue it."""
+               annotate: bool = True, video_format: str = "mp4") -> dict:
+        """Store an uploaded video (a werkzeug FileStorage or anything with .save(path)) and queue it.
+        video_format: "mp4" (H.264, if this machine can write it) or "webm" (the browser plays no H.264)."""
         job_id = uuid.uuid4().hex[:12]
         ext = os.path.splitext(filename)[1].lower()
         if not re.fullmatch(r"\.[a-z0-9]{1,8}", ext):
@@ -105,6 +119,7 @@ class JobManager:
         job = {
             "id": job_id, "filename": filename, "status": "queued", "error": None,
             "every": int(every), "keep_upload": bool(keep_upload), "annotate": bool(annotate),
+            "video_format": "webm" if video_format == "webm" else "mp4",
             "created": time.time(), "started": None, "finished": None,
             "progress": 0.0, "frames_done": 0, "frames_total": None, "fps": None,
             "faces": None, "tracks": [], "size_bytes": os.path.getsize(upload),
@@ -131,7 +146,7 @@ class JobManager:
         job = self.get(job_id)
         if job is None or kind not in OUTPUTS or kind not in job["outputs"]:
             return None
-        p = os.path.join(self._dir(job_id), OUTPUTS[kind][0])
+        p = os.path.join(self._dir(job_id), output_file(job, kind)[0])
         return p if os.path.exists(p) else None
 
     def delete(self, job_id: str) -> bool:
@@ -216,7 +231,8 @@ class JobManager:
 
         try:
             summary = run_video(self.analyzer, upload, d, every=job["every"],
-                                annotate=job["annotate"], progress=progress)
+                                annotate=job["annotate"], progress=progress,
+                                video_format=job.get("video_format", "mp4"))
         except Cancelled:
             return
         except Exception as e:  # the job says why it failed
@@ -239,7 +255,8 @@ class JobManager:
                      fps=round(summary["frames"] / max(elapsed, 1e-6), 1),
                      faces=len(summary["tracks"]), tracks=summary["tracks"],
                      duration=summary.get("duration"), outputs=summary["outputs"],
-                     emotion_frames=summary.get("emotion_frames"), session=summary.get("session"))
+                     emotion_frames=summary.get("emotion_frames"), session=summary.get("session"),
+                     video_file=summary.get("video_file"), video_note=summary.get("video_note"))
 
 
 def short_read_warning(read: int, total: Optional[int], every: int = 1) -> Optional[str]:
@@ -274,17 +291,34 @@ def describe_error(e: Exception) -> str:
     return msg
 
 
+def annotated_video_choice(video_format: str = "mp4"):
+    """(file name, note) of the annotated video: MP4 (H.264 + AAC) where the browser plays it and
+    this machine's ffmpeg writes it, else WebM, with the reason in the note (None: MP4 as asked)."""
+    from facial_feedback.video import annotated_encoder
+
+    if video_format == "webm":
+        return "annotated.webm", "WebM, because this browser does not play H.264 MP4."
+    why = annotated_encoder(".mp4")
+    if why is None:
+        return "annotated.mp4", None
+    return "annotated.webm", f"WebM instead of MP4: {why}; OpenCV alone has no H.264 encoder."
+
+
 def run_video(analyzer, path: str, out_dir: str, every: int = 1, annotate: bool = True,
-              progress=None) -> dict:
+              progress=None, video_format: str = "mp4") -> dict:
     """Analyse one video with the library's streaming writer: CSV, JSON lines and (optionally)
     the annotated video go to out_dir as frames come."""
     from facial_feedback.video import write_video_outputs
 
     csv_path = os.path.join(out_dir, OUTPUTS["csv"][0])
     json_path = os.path.join(out_dir, OUTPUTS["json"][0])
-    video_path = os.path.join(out_dir, OUTPUTS["video"][0]) if annotate else None
+    video_file, note = annotated_video_choice(video_format)
+    video_path = os.path.join(out_dir, video_file) if annotate else None
     summary = write_video_outputs(analyzer, path, csv_path=csv_path, json_path=json_path,
                                   annotate_path=video_path, every=every, progress=progress)
+    if video_path and summary.annotated_audio_note:
+        note = (note + " " if note else "") + f"No sound: {summary.annotated_audio_note}."
+
     if summary.frames_analysed == 0:
         raise ValueError("the video has no readable frames")
     info = summary.info   # probed once, by the video loop
@@ -294,4 +328,5 @@ def run_video(analyzer, path: str, out_dir: str, every: int = 1, annotate: bool 
             "duration": round(float(last), 3), "outputs": outputs, "session": summary.session,
             "tracks": [{"track_id": k, "frames": v["frames"], "first": round(v["first"], 3),
                         "last": round(v["last"], 3)} for k, v in sorted(summary.tracks.items())],
-            "emotion_frames": summary.emotion_frames}
+            "emotion_frames": summary.emotion_frames,
+            "video_file": video_file if "video" in outputs else None, "video_note": note if "video" in outputs else None}

@@ -4,6 +4,9 @@ A test checks that every /api/v1 route of the app is described here and vice ver
 """
 from __future__ import annotations
 
+import re
+from typing import Dict
+
 from flask import Flask
 
 
@@ -105,7 +108,7 @@ def _core(app: Flask) -> dict:
                                f"with an image/* Content-Type. At most {limit} bytes.",
                 "parameters": [
                     {"name": "landmarks", "in": "query", "schema": {"type": "boolean"}, "description": "include the 478-point mesh"},
-                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "csv: one row per face"},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "csv: one row per face (Meta's photo_csv_columns)"},
                     {"name": "filename", "in": "query", "schema": {"type": "string"}, "description": "name to report for a raw-body upload"}],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}, "required": ["image"]}},
@@ -124,7 +127,11 @@ def _core(app: Flask) -> dict:
                                  "video": {"type": "string", "format": "binary"},
                                  "every": {"type": "integer", "minimum": 1, "default": 1, "description": "analyse every Nth frame"},
                                  "keep": {"type": "boolean", "default": False, "description": "keep the uploaded video after the job (else deleted)"},
-                                 "annotate": {"type": "boolean", "default": True, "description": "write the annotated video"}}}}}},
+                                 "annotate": {"type": "boolean", "default": True, "description": "write the annotated video"},
+                                 "video_format": {"type": "string", "enum": ["mp4", "webm"], "default": "mp4",
+                                                  "description": "the annotated video's form: mp4 (H.264, where this "
+                                                                 "machine's ffmpeg writes it, else WebM) or webm (for a "
+                                                                 "browser that plays no H.264)"}}}}}},
                          "responses": {"202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
                                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
                                        "400": E400, "413": E413, "415": E415}}},
@@ -136,11 +143,13 @@ def _core(app: Flask) -> dict:
                            "responses": {"204": {"description": "Deleted"}, "404": E404}}},
             "/api/v1/jobs/{job_id}/{name}": {
                 "parameters": [job_id, {"name": "name", "in": "path", "required": True, "schema": {
-                    "type": "string", "enum": ["results.csv", "results.jsonl", "annotated.webm"]}},
+                    "type": "string", "enum": ["results.csv", "results.jsonl", "annotated.mp4", "annotated.webm"]}},
                     {"name": "download", "in": "query", "schema": {"type": "boolean"}, "description": "as an attachment"}],
                 "get": {"summary": "Download a finished job's results",
                         "description": "results.csv: one row per face per frame; results.jsonl: one FrameResult per line (JSON lines); "
-                                       "annotated.webm: the video with boxes and labels.",
+                                       "annotated.mp4 or annotated.webm (the job's urls.video names which; its "
+                                       "video_note says why WebM): the video with boxes and labelled bars, with "
+                                       "the upload's sound.",
                         "responses": {"200": {"description": "The file"}, "404": E404, "409": E409}}},
             "/api/v1/jobs/{job_id}/timeline": {
                 "parameters": [job_id, {"name": "points", "in": "query", "schema": {"type": "integer", "default": 600}}],
@@ -180,6 +189,9 @@ def _core(app: Flask) -> dict:
                 "every": {"type": "integer"}, "keep_upload": {"type": "boolean"}, "upload_kept": {"type": "boolean"},
                 "created": {"type": "number"}, "started": {"type": ["number", "null"]}, "finished": {"type": ["number", "null"]},
                 "faces": {"type": ["integer", "null"]}, "tracks": {"type": "array"}, "outputs": {"type": "array", "items": {"type": "string"}},
+                "video_format": {"type": "string", "enum": ["mp4", "webm"], "description": "the annotated video's form asked for"},
+                "video_file": {"type": ["string", "null"], "description": "annotated.mp4 or annotated.webm"},
+                "video_note": {"type": ["string", "null"], "description": "why the annotated video is WebM or has no sound"},
                 "urls": {"type": "object", "additionalProperties": {"type": "string"}}}},
             "Timeline": {"type": "object", "properties": {
                 "job": {"type": "string"}, "emotions": {"type": "array", "items": {"type": "string"}}, "duration": {"type": "number"},
@@ -187,6 +199,7 @@ def _core(app: Flask) -> dict:
                     "track_id": {"type": "integer"}, "time": {"type": "array", "items": {"type": "number"}},
                     "emotions": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}}}}}}},
             "Meta": {"type": "object", "properties": {"emotions": {"type": "array"}, "csv_columns": {"type": "array"},
+                                                      "photo_csv_columns": {"type": "array", "description": "a photo's CSV (no frame, time or track; an error column)"},
                                                       "limits": {"type": "object"}, "video_extensions": {"type": "array"}}},
         }},
         "x-websocket": {"/ws/live": "A frame is a binary message holding a JPEG, or a text message holding it as a data: URL "
@@ -199,3 +212,69 @@ def _core(app: Flask) -> dict:
                                     "Send the next frame only after the reply to the previous one (one frame in flight); "
                                     "frames that arrive while the server is busy are dropped but the newest, never queued."},
     }
+
+
+# ---- the readable page (/api): the same document, laid out for a person -----------------------
+
+def schema_text(schema) -> str:
+    """A schema in a few words: 'integer', 'string or null', 'one of: a, b', 'Job (see below)'."""
+    if not isinstance(schema, dict):
+        return ""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    for key, word in (("oneOf", " or "), ("anyOf", " or "), ("allOf", " and ")):
+        if key in schema:
+            return word.join(schema_text(s) for s in schema[key])
+    if "enum" in schema:
+        return "one of: " + ", ".join(str(v) for v in schema["enum"])
+    t = schema.get("type", "")
+    t = " or ".join(t) if isinstance(t, list) else t
+    if t == "array" and isinstance(schema.get("items"), dict):
+        t = f"array of {schema_text(schema['items'])}"
+    if schema.get("format") == "binary":
+        t = "file (bytes)"
+    return t or "any"
+
+
+# the core routes (untagged) by what they are for
+_CORE_GROUPS = {"openapi.json": "about", "meta": "about", "analyze": "photos", "jobs": "videos"}
+
+
+def readable(doc: dict) -> dict:
+    """The OpenAPI document as the /api page shows it: operations grouped by tag (in path order),
+    each with its parameters, request body, responses; and the schemas with their fields."""
+    groups: Dict[str, list] = {}
+    for path, item in doc["paths"].items():
+        shared = item.get("parameters", [])
+        for method, o in item.items():
+            if method == "parameters" or not isinstance(o, dict):
+                continue
+            params = [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                       "type": schema_text(p.get("schema")), "description": p.get("description", "")}
+                      for p in shared + o.get("parameters", [])]
+            body = []
+            for ctype, c in (o.get("requestBody") or {}).get("content", {}).items():
+                props = (c.get("schema") or {}).get("properties") or {}
+                body.append({"type": ctype, "fields": [{"name": k, "type": schema_text(v),
+                                                        "description": v.get("description", "")}
+                                                       for k, v in props.items()]})
+            responses = [{"code": code, "description": r.get("description", ""),
+                          "schema": ", ".join(schema_text(c.get("schema")) for c in r.get("content", {}).values()
+                                              if c.get("schema"))}
+                         for code, r in sorted(o.get("responses", {}).items())]
+            seg = path.split("/")[3] if path.count("/") >= 3 else ""
+            tag = (o.get("tags") or [_CORE_GROUPS.get(seg, seg or "api")])[0]
+            groups.setdefault(tag, []).append({
+                "method": method.upper(), "path": path, "summary": o.get("summary", ""),
+                "description": o.get("description", ""), "params": params, "body": body,
+                "responses": responses, "anchor": re.sub(r"[^a-z0-9]+", "-", f"{method}{path}".lower()).strip("-")})
+    schemas = []
+    for name, s in doc.get("components", {}).get("schemas", {}).items():
+        props = dict(s.get("properties") or {})
+        for part in s.get("allOf", []):
+            props.update(part.get("properties") or {})
+        schemas.append({"name": name, "description": s.get("description", ""),
+                        "fields": [{"name": k, "type": schema_text(v), "description": v.get("description", "")}
+                                   for k, v in props.items()]})
+    return {"info": doc.get("info", {}), "groups": groups, "schemas": schemas,
+            "websockets": doc.get("x-websocket", {})}

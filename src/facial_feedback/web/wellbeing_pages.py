@@ -21,6 +21,7 @@ import time
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..apps.wellbeing import HistoryStore, Rules, WellbeingMonitor
+from ..apps.wellbeing.rules import RuleError
 from . import add_tool, app_store
 from .errors import ApiError, number_arg
 from .live import serve_frames, sock
@@ -57,6 +58,17 @@ LABELS = {
     "cooldown_min": "The same suggestion again at most every (minutes)",
     "notify": "Also show a browser notification",
 }
+
+
+def rule_name(field: str) -> str:
+    """A setting as the rules form names it: its label, and for a "… " line the rule it belongs to
+    ('… for at least (seconds)' is there twice)."""
+    label = LABELS.get(field, field)
+    if not label.startswith("…"):
+        return f"“{label}”"
+    keys = list(LABELS)
+    group = next((LABELS[k] for k in reversed(keys[:keys.index(field)]) if not LABELS[k].startswith("…")), "")
+    return f"“{label.lstrip('… ')}” (under “{group}”)" if group else f"“{label.lstrip('… ')}”"
 
 
 def history() -> HistoryStore:
@@ -118,8 +130,9 @@ def put_rules():
         raise ApiError(400, "send the rules as a JSON object")
     try:
         rules = Rules.from_dict(body, base=history().get_rules())
-    except ValueError as e:
-        raise ApiError(400, str(e))
+    except RuleError as e:   # named as the form shows it; error.field is the setting's key
+        name = rule_name(e.field) if e.field in LABELS else ""
+        raise ApiError(400, f"{name} {e.reason}." if name else str(e), field=e.field or None)
     history().set_rules(rules)
     return jsonify({"rules": rules.to_dict()})
 

@@ -8,6 +8,15 @@ from typing import Any, Mapping, Optional, Tuple
 from ...signals.states import sure_text
 
 
+class RuleError(ValueError):
+    """A rule setting that cannot be taken: `field` names it, `reason` says why ("must be ...")."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field} {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Rules:
     """The user's rules and thresholds (minutes and seconds in the names; levels 0..1)."""
@@ -55,21 +64,21 @@ class Rules:
         names = {f.name: f for f in fields(cls)}
         for k, v in d.items():
             if k not in names:
-                raise ValueError(f"unknown rule setting {k!r}")
+                raise RuleError("", f"unknown rule setting {k!r}")
             default = kw[k]
             if isinstance(default, bool):
                 if not isinstance(v, bool):
-                    raise ValueError(f"{k} must be true or false")
+                    raise RuleError(k, "must be true or false")
             else:
                 try:
                     v = type(default)(v)
                 except (TypeError, ValueError):
-                    raise ValueError(f"{k} must be a number") from None
+                    raise RuleError(k, "must be a number") from None
                 if isinstance(v, float) and not math.isfinite(v):
-                    raise ValueError(f"{k} must be a finite number")
+                    raise RuleError(k, "must be a finite number")
                 lo, hi = cls.LIMITS.get(k, (-math.inf, math.inf))
                 if not lo <= v <= hi:
-                    raise ValueError(f"{k} must be between {lo:g} and {hi:g}")
+                    raise RuleError(k, f"must be between {lo:g} and {hi:g}")
             kw[k] = v
         return cls(**kw)
 

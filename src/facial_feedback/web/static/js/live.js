@@ -239,6 +239,17 @@
     }));
   }
 
+  // After Stop nothing is measured: the numbers go blank and what was last seen is greyed out
+  // under a "stopped" note, so nothing looks as if it were still running.
+  function markStopped(stopped) {
+    $("stage").parentElement.classList.toggle("stopped", stopped);
+    $("stopped-note").hidden = !stopped || !lastResult;
+    if (!stopped) return;
+    ["fps", "latency", "server", "nfaces"].forEach(function (id) { $(id).textContent = "–"; });
+    $("stage").dataset.faces = "0";
+    $("shared").hidden = true;
+  }
+
   // ---- controls ----
   const params = new URLSearchParams(location.search);
   const cam = new FF.LiveCamera(video, {
@@ -253,6 +264,7 @@
       $("start").disabled = live;
       $("stop").disabled = !live;
       $("stage-empty").hidden = kind === "running";
+      markStopped(kind === "stopped" || kind === "error");
       if (kind === "stopped" || kind === "error") {
         octx.clearRect(0, 0, overlay.width, overlay.height);
         if (kind === "error") $("stage-empty").textContent = message;

@@ -12,6 +12,8 @@
     return face && face.emotion ? face.emotion.label : null;
   }
 
+  const MESH_MIN_PX = 60;   // a face narrower than this on screen gets no mesh (drawResult)
+
   function pct(v) { return Math.round((v || 0) * 100) + "%"; }
 
   function faceTitle(face, i) {
@@ -36,6 +38,7 @@
       const bx = b[0] * sx, bw = b[2] * sx;
       return [opts.mirror ? W - bx - bw : bx, b[1] * sy, bw, b[3] * sy];
     });
+    let meshed = 0;
     (result.faces || []).forEach(function (face, i) {
       let [x, y, w, h] = face.box.map(function (v, k) { return v * (k % 2 ? sy : sx); });
       // mirror: the picture is shown flipped (a selfie view); boxes flip, text stays readable
@@ -43,9 +46,14 @@
       if (opts.mirror) x = W - x - w;
       const label = topEmotion(face);
       const color = label ? COLORS[label] : "#4cc38a";
-      if (opts.mesh && face.landmarks) {
+      // the mesh at the scale of the face as displayed: 478 dots of a fixed size turn a small
+      // face into a blob, so they shrink with it, and below MESH_MIN_PX on screen it is left out
+      // (enlarge the picture to see it)
+      const faceCss = w / unit;
+      if (opts.mesh && face.landmarks && faceCss >= MESH_MIN_PX) {
+        meshed++;
         ctx.fillStyle = "rgba(120, 230, 255, 0.9)";
-        const r = Math.max(1.5, unit * 1.8);
+        const r = Math.max(1, unit * Math.min(1.8, faceCss / 110));
         for (const p of face.landmarks) ctx.fillRect(mx(p[0] * sx) - r / 2, p[1] * sy - r / 2, r, r);
       }
       ctx.lineWidth = 2.5 * unit;
@@ -70,6 +78,7 @@
         drawBars(ctx, face.emotion.scores, x, y, w, h, unit, boxes.filter(function (_, k) { return k !== i; }));
       }
     });
+    ctx.canvas.dataset.meshFaces = String(meshed);   // how many faces got their mesh (small ones do not)
   }
 
   function overlaps(a, b) {

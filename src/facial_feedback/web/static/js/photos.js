@@ -7,12 +7,13 @@
   let columns = null;
 
   fetch("/api/v1/meta").then(function (r) { return r.json(); }).then(function (m) {
-    columns = ["file"].concat(m.csv_columns);
+    columns = m.photo_csv_columns;
   }).catch(function () { /* falls back below */ });
 
   function updateButtons() {
     const done = items.filter(function (it) { return it.result; });
-    $("dl-json").disabled = $("dl-csv").disabled = !done.length;
+    // the downloads list every file, the failed ones with their error
+    $("dl-json").disabled = $("dl-csv").disabled = !items.some(function (it) { return it.result || it.error; });
     $("clear").disabled = !items.length;
     const faces = done.reduce(function (n, it) { return n + it.result.faces.length; }, 0);
     const failed = items.filter(function (it) { return it.error; }).length;
@@ -30,6 +31,8 @@
     el.querySelector(".name").textContent = it.file.name;
     it.el = el;
     it.canvas = el.querySelector("canvas");
+    it.canvas.title = "Click to enlarge";
+    it.canvas.addEventListener("click", function () { enlarge(it); });
     $("results").prepend(el);
     return el;
   }
@@ -71,9 +74,10 @@
   async function show(it) {
     const meta = it.el.querySelector(".meta"), ul = it.el.querySelector(".faces-list");
     if (it.error) {
+      // one compact card: the name once (the heading), then why; no empty picture
       it.el.classList.add("failed");
       meta.className = "meta error";
-      meta.textContent = it.error;
+      meta.textContent = it.error.split(" (" + it.file.name + ")").join("");
     } else {
       const n = it.result.faces.length;
       it.el.dataset.faces = String(n);
@@ -124,14 +128,23 @@
     });
   });
   $("dl-json").addEventListener("click", function () {
-    const out = items.filter(function (it) { return it.result; }).map(function (it) { return it.result; });
+    const out = items.filter(function (it) { return it.result || it.error; }).map(function (it) {
+      return it.result || { filename: it.file.name, error: it.error, faces: [] };
+    });
     FF.download("photos.json", JSON.stringify(out, null, 1), "application/json");
   });
   $("dl-csv").addEventListener("click", function () {
-    const cols = columns || ["file", "frame", "time", "track_id", "x", "y", "w", "h", "score", "yaw", "pitch", "roll", "emotion"]
-      .concat(FF.EMOTIONS.map(function (k) { return "p_" + k; }));
+    // types.PHOTO_CSV_COLUMNS: a photo has no frame, time or track; failed files get their error
+    const cols = columns || ["file", "face", "x", "y", "w", "h", "score", "yaw", "pitch", "roll", "emotion"]
+      .concat(FF.EMOTIONS.map(function (k) { return "p_" + k; }), ["error"]);
     let rows = [];
-    items.forEach(function (it) { if (it.result) rows = rows.concat(FF.csvRows(it.result, it.file.name)); });
+    items.forEach(function (it) {
+      if (it.error) rows.push({ file: it.file.name, error: it.error });
+      else if (it.result) rows = rows.concat(FF.csvRows(it.result, it.file.name).map(function (r, i) {
+        delete r.frame; delete r.time; delete r.track_id;
+        return Object.assign({ face: i + 1 }, r);
+      }));
+    });
     FF.download("photos.csv", FF.toCsv(rows, cols), "text/csv");
   });
   $("clear").addEventListener("click", function () {
@@ -139,5 +152,20 @@
     $("results").replaceChildren();
     updateButtons();
   });
-  window.ffPhotos = { items: items };
+  // ---- a picture at full size (click a card's picture; Esc, the button or a click closes it) ----
+  const big = $("enlarged");
+  async function enlarge(it) {
+    if (!it.bitmap && !it.result) return;
+    $("enlarged-title").textContent = it.file.name;
+    big.showModal();
+    const c = $("enlarged-canvas"), ctx = c.getContext("2d");
+    const r = it.result;
+    c.width = r ? r.width : it.bitmap.width;
+    c.height = r ? r.height : it.bitmap.height;
+    if (it.bitmap) ctx.drawImage(it.bitmap, 0, 0, c.width, c.height);
+    // drawn after the dialog is shown, so labels and mesh follow the picture's size on screen
+    if (r) FF.drawResult(ctx, r, { mesh: $("mesh").checked, clear: false });
+  }
+  big.addEventListener("click", function (e) { if (e.target === big || e.target.id === "enlarged-close") big.close(); });
+  window.ffPhotos = { items: items, enlarge: enlarge };
 })();

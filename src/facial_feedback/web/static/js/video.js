@@ -7,6 +7,15 @@
   let shown = null;       // job id whose results are on screen
   let charts = [];
   let pollTimer = null;
+  let pending = [];       // the chosen files, uploaded when Start is pressed (the options first)
+  const mine = {};        // job id -> true: jobs started from this page, shown when they finish
+  const seen = {};        // job id -> its last status
+  // MP4 (H.264) where this browser plays it; the server falls back to WebM where it cannot write it
+  const playsMp4 = !!document.createElement("video").canPlayType('video/mp4; codecs="avc1.42E01E, mp4a.40.2"');
+
+  const PERCLOS_TEXT = "PERcentage of eyelid CLOSure: the share of the time the eyes are at least 80% closed " +
+    "over a stretch of time (Wierwille et al., NHTSA 1994; Dinges & Grace, FHWA 1998): it rises with drowsiness; " +
+    "around 15% and above is commonly treated as drowsy.";
 
   function fmtTime(ts) { return ts ? new Date(ts * 1000).toLocaleTimeString() : ""; }
 
@@ -23,6 +32,7 @@
     fd.append("every", $("every").value || "1");
     fd.append("annotate", $("annotate").checked ? "1" : "0");
     fd.append("keep", $("keep").checked ? "1" : "0");
+    fd.append("video_format", playsMp4 ? "mp4" : "webm");
     st.className = "status";
     return new Promise(function (resolve) {
       const xhr = new XMLHttpRequest();
@@ -34,7 +44,8 @@
         let body = null;
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
         if (xhr.status === 202) {
-          st.textContent = `Uploaded ${file.name}.`;
+          st.textContent = `Uploaded ${file.name}: analysing; the results open here when it is done.`;
+          mine[body.id] = true;
           refresh();
         } else {
           st.className = "status error";
@@ -93,9 +104,10 @@
     actions.className = "job-actions";
     if (j.status === "done") {
       const show = document.createElement("button");
-      show.textContent = "Show results";
-      show.className = "primary";
-      show.onclick = function () { showResults(j); };
+      show.textContent = shown === j.id ? "Shown below" : "Show results";
+      show.className = "primary show";
+      show.disabled = shown === j.id;
+      show.onclick = function () { showResults(j); render(); };
       actions.append(show);
       [["csv", "CSV"], ["json", "JSON lines"], ["video", "Annotated video"]].forEach(function (kv) {
         if (!j.urls[kv[0]]) return;
@@ -128,6 +140,12 @@
     try {
       const r = await fetch("/api/v1/jobs");
       jobs = (await r.json()).jobs;
+      // a job started here opens its results as soon as it is done (no extra click); on a fresh
+      // load with nothing shown, the newest finished job does
+      const finished = jobs.find(function (j) { return j.status === "done" && mine[j.id] && seen[j.id] !== "done"; }) ||
+        (shown === null && !Object.keys(seen).length && jobs.find(function (j) { return j.status === "done"; }));
+      jobs.forEach(function (j) { seen[j.id] = j.status; });
+      if (finished && shown !== finished.id) showResults(finished);
       render();
     } catch (e) { /* server away: try again */ }
     const active = jobs.some(function (j) { return j.status === "queued" || j.status === "running"; });
@@ -157,6 +175,8 @@
     });
     $("player").parentElement.hidden = !j.urls.video;
     if (j.urls.video) $("player").src = j.urls.video;
+    $("video-note").hidden = !j.video_note;
+    $("video-note").textContent = j.video_note ? "Annotated video: " + j.video_note : "";
     const box = $("charts");
     box.replaceChildren();
     const r = await fetch(j.urls.timeline + "?points=400");
@@ -185,7 +205,7 @@
         const nb = sig.blinks != null ? sig.blinks + (sig.slow_blinks || 0) : null;
         if (nb != null) parts.push(`${nb} blink${nb === 1 ? "" : "s"}` +
           (sig.blinks_per_min != null ? ` (${sig.blinks_per_min}/min)` : ""));
-        if (sig.perclos != null) parts.push(`PERCLOS ${Math.round(sig.perclos * 100)}%`);
+        if (sig.perclos != null) parts.push(`eyes closed ${Math.round(sig.perclos * 100)}% of the time`);
         [["yawns", "yawn"], ["look_aways", "look-away"], ["eye_closures", "eye closure"], ["frowns", "frown"],
          ["smiles", "smile"], ["nods", "nod"], ["head_drops", "head drop"]].forEach(function (kv) {
           const n = sig[kv[0]];
@@ -194,6 +214,17 @@
         const p = document.createElement("p");
         p.className = "hint signals-summary";
         p.textContent = parts.join(" · ");
+        if (sig.perclos != null) {
+          // the drowsiness measure's name, explained where it is shown
+          const ab = document.createElement("abbr");
+          ab.textContent = "PERCLOS";
+          ab.title = PERCLOS_TEXT;
+          const why = document.createElement("small");
+          why.className = "perclos-note";
+          why.append(" · “eyes closed” is ", ab, ": the share of the time the eyelids were at least 80% closed, " +
+                     "a standard measure of drowsiness (around 15% and more is commonly treated as drowsy).");
+          p.append(why);
+        }
         wrap.append(p);
       }
       box.append(wrap);
@@ -221,18 +252,31 @@
     });
   }
 
+  function choose(files) {
+    pending = Array.from(files || []);
+    const chosen = $("chosen");
+    chosen.hidden = !pending.length;
+    chosen.textContent = pending.length ? "Chosen: " + pending.map(function (f) { return f.name; }).join(", ") : "";
+    $("start-job").disabled = !pending.length;
+    const st = $("upload-status");
+    st.className = "status";
+    st.textContent = pending.length ? "Set the options, then press Start." : "Choose a video first.";
+  }
   $("file").addEventListener("change", function (e) {
-    const f = e.target.files[0];
-    if (f) upload(f);
+    choose(e.target.files);
     e.target.value = "";
   });
   const dz = $("dropzone");
   ["dragenter", "dragover"].forEach(function (t) { dz.addEventListener(t, function (e) { e.preventDefault(); dz.classList.add("over"); }); });
   ["dragleave", "drop"].forEach(function (t) { dz.addEventListener(t, function (e) { e.preventDefault(); dz.classList.remove("over"); }); });
-  dz.addEventListener("drop", function (e) {
-    Array.from(e.dataTransfer ? e.dataTransfer.files : []).forEach(function (f) { upload(f); });
+  dz.addEventListener("drop", function (e) { if (e.dataTransfer) choose(e.dataTransfer.files); });
+  $("upload-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    const files = pending;
+    choose([]);
+    files.reduce(function (p, f) { return p.then(function () { return upload(f); }); }, Promise.resolve());
   });
-  $("upload-form").addEventListener("submit", function (e) { e.preventDefault(); });
   refresh();
-  window.ffVideo = { refresh: refresh, jobs: function () { return jobs; }, showResults: showResults };
+  window.ffVideo = { refresh: refresh, jobs: function () { return jobs; }, showResults: showResults,
+                     shown: function () { return shown; } };
 })();

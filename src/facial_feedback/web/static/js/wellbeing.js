@@ -107,10 +107,24 @@
     $("on-break").hidden = true;
   });
   const perm = $("notify-perm");
+  // the button says what it can do, and the line beside it why it cannot (and what to do)
   function permText() {
-    if (!("Notification" in window)) { perm.textContent = "Notifications unavailable"; perm.disabled = true; return; }
-    perm.textContent = Notification.permission === "granted" ? "Notifications on" : "Allow notifications";
-    perm.disabled = Notification.permission !== "default";
+    const why = $("notify-why");
+    let reason = "";
+    if (window.isSecureContext === false) {   // browsers refuse notifications to plain http off this machine
+      reason = "Notifications need a secure page: open the app on this computer at http://127.0.0.1 or " +
+        "http://localhost (or serve it over https). Suggestions still show on this page.";
+    } else if (!("Notification" in window)) {
+      reason = "This browser has no notifications; suggestions still show on this page.";
+    } else if (Notification.permission === "denied") {
+      reason = "Notifications are blocked for this site: allow them in the browser's site settings " +
+        "(the icon left of the address), then reload. Suggestions still show on this page.";
+    }
+    perm.textContent = "Notification" in window && Notification.permission === "granted" ? "Notifications on" : "Allow notifications";
+    perm.disabled = !!reason || Notification.permission !== "default";
+    why.textContent = reason;
+    why.hidden = !reason;
+    perm.title = reason;
   }
   perm.addEventListener("click", function () {
     if ("Notification" in window) Notification.requestPermission().then(permText);
@@ -135,7 +149,14 @@
                                        body: JSON.stringify(readForm()) })
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (x) {
-        if (!x[0]) { rs.textContent = x[1].error ? x[1].error.message : "Not saved."; rs.className = "status error"; return; }
+        form.querySelectorAll("[aria-invalid]").forEach(function (i) { i.removeAttribute("aria-invalid"); });
+        if (!x[0]) {
+          rs.textContent = x[1].error ? "Not saved: " + x[1].error.message : "Not saved.";
+          rs.className = "status error";
+          const bad = x[1].error && x[1].error.field && form.querySelector('input[name="' + x[1].error.field + '"]');
+          if (bad) { bad.setAttribute("aria-invalid", "true"); bad.focus(); }
+          return;
+        }
         rules = x[1].rules;
         rs.textContent = "Saved."; rs.className = "status";
         cam.send({ type: "rules" });
