@@ -117,15 +117,20 @@ def test_video_job_reaches_100_percent_and_offers_its_csv(page, live_server):
     page.goto(live_server.url + "/video")
     page.fill("#every", "2")
     page.set_input_files("#file", str(src))
+    # the server is shared by the module's tests: follow the job this test starts, not an older one
+    page.wait_for_function("() => window.ffVideo && document.getElementById('no-jobs') !== null")
+    before = page.evaluate("() => window.ffVideo.jobs().map(j => j.id)")
     page.click("#start-job")
-    page.wait_for_selector("li.job", timeout=30000)
+    page.wait_for_function("before => window.ffVideo.jobs().some(j => !before.includes(j.id))", arg=before,
+                           timeout=30000)
+    new_id = page.evaluate("before => window.ffVideo.jobs().find(j => !before.includes(j.id)).id", before)
     try:  # catch the bar part-way (the clip is short: this may miss, and that is fine)
         page.wait_for_function("""() => { const b = document.querySelector('li.job .progress');
             const v = b && +b.getAttribute('aria-valuenow'); return v > 0 && v < 100; }""", timeout=30000)
     except Exception:
         pass
     shot(page, "video-running")
-    job = page.wait_for_selector('li.job[data-status="done"]', timeout=120000)
+    job = page.wait_for_selector(f'li.job[data-id="{new_id}"][data-status="done"]', timeout=120000)
     assert "100%" in job.inner_text() and "fps" in job.inner_text()
     csv_link = job.query_selector("a.dl-csv")
     assert csv_link is not None
