@@ -1,0 +1,200 @@
+"""Film stills in the heads: re-fit the two linear heads of a fine-tuned network on its frozen features of
+FER2013 Training plus SFEW 2.0 Train (the only in-the-wild stills we have), with the SFEW estimate
+cross-validated by film, then the shipped output mix chosen as training.posthoc does.
+
+    python -m training.sfew_heads --ckpt runs/faceres_s3/best.pt --out-dir runs/export_s3sf
+
+Why: a probe on frozen faceres features scores about 55% on SFEW when it sees film stills (5-fold CV,
+issue 18) against about 45% when it sees FER only; the fine-tuned network reads FER well but leans to
+neutral on dark, in-the-wild crops. Only the last linear layers see SFEW, so an honest estimate is
+cheap: for each of the 5 folds (grouped by film; no film in two folds) the heads are re-fitted on FER +
+the other four folds, the mix (w, b) is chosen on PublicTest + those four folds, and the held-out fold
+is scored; the pooled out-of-fold predictions give the number (`cv`). The SFEW weight is picked from a
+small grid by that CV, so the CV of the pick is slightly optimistic (4 candidates); each candidate's CV
+is printed. The shipped heads are then fitted on FER + all of SFEW Train. PrivateTest is never read.
+
+Features: each image as the pipeline feeds it (the pipeline crop of the still at 48 px grey, bilinear to
+the network's size; FER's 48-px crops the same), plain and mirrored views (TTA) for scoring, plain
+only for fitting. Heads: L-BFGS on the full batch from the fine-tuned heads, L2 `wd`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from . import posthoc as P
+from .export import export, sha256
+from .metrics import confusion, recall_per_class
+
+W_SFEW_GRID = (0.0, 2.0, 5.0, 10.0)
+
+
+@torch.no_grad()
+def features(net, imgs_u8: np.ndarray, size: int, flip: bool = False, batch: int = 256) -> np.ndarray:
+    from .train import to_input
+    out = []
+    for i in range(0, len(imgs_u8), batch):
+        x = to_input(imgs_u8[i:i + batch], 0.0, 1.0, size)
+        out.append(net.embed(torch.flip(x, dims=[3]) if flip else x).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def gather(ckpt: Path, root=None, crop=None) -> dict:
+    from facial_feedback.emotion import CropSpec
+    from .export import load_net
+    from .sfew import load_sfew, meshes, shipped_crops
+    net, ck = load_net(ckpt)
+    cfg = ck["config"]
+    size = int(cfg.get("input_size", 48))
+    key = sha256(Path(ckpt))[:12]
+    cache = D.repo_root() / "runs" / "cache" / f"sfew_heads_{key}.npz"
+    crop = crop or {"scale": 0.95, "offset_y": -0.1, "align": "eyes"}
+    if cache.exists():
+        z = np.load(cache, allow_pickle=True)
+        feats = {k: z[k] for k in z.files if k != "meta"}
+    else:
+        table = D.load_ferplus_folders(Path(root or D.default_dataset_root()) / "ferplus",
+                                       cache_dir=D.repo_root() / "runs" / "cache", votes_from="index")
+        tr, pub = table.split("Training"), table.split("PublicTest")
+        sf = load_sfew(root)
+        model = SimpleNamespace(manifest=SimpleNamespace(crop=CropSpec(crop["scale"], crop["offset_y"], crop["align"]),
+                                                         crop_size=48, channels=1))
+        crops, _ = shipped_crops(model, sf, meshes(sf))
+        dist, valid = D.ferplus_distribution(tr.votes)
+        feats = dict(tr=features(net, tr.images, size), tr_dist=dist, tr_valid=valid, tr_lab=tr.fer_label,
+                     pub=np.stack([features(net, pub.images, size), features(net, pub.images, size, True)]),
+                     pub_votes=pub.votes, pub_lab=pub.fer_label,
+                     sf=np.stack([features(net, crops, size), features(net, crops, size, True)]),
+                     sf_y=sf.labels, sf_folds=sf.folds)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **feats)
+    heads = {f"{k}.{p}": ck["model"][f"head_{k}.{p}"].float() for k in ("ferplus", "fer2013") for p in ("weight", "bias")}
+    return dict(feats, heads=heads, ckpt=ck, crop=crop)
+
+
+def fit_heads(g: dict, sf_mask: np.ndarray, w_sfew: float, wd: float = 1e-3, iters: int = 60) -> dict:
+    """Both heads on FER Training (+ the SFEW stills in sf_mask, weighted w_sfew each relative to a FER image)."""
+    Xf = torch.from_numpy(g["tr"])
+    dist, valid = torch.from_numpy(g["tr_dist"]).float(), torch.from_numpy(g["tr_valid"])
+    lab = torch.from_numpy(g["tr_lab"].astype(np.int64))
+    Xs = torch.from_numpy(g["sf"][0][sf_mask])
+    ys = torch.from_numpy(g["sf_y"][sf_mask].astype(np.int64))
+    out = {}
+    for head in ("ferplus", "fer2013"):
+        W = g["heads"][f"{head}.weight"].clone().requires_grad_(True)
+        b = g["heads"][f"{head}.bias"].clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([W, b], lr=0.5, max_iter=iters, history_size=20, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            zf = Xf @ W.T + b
+            if head == "ferplus":
+                lf = -(dist[valid] * F.log_softmax(zf[valid], 1)).sum(1)
+            else:
+                m = lab >= 0
+                lf = F.cross_entropy(zf[m], lab[m], reduction="none")
+            tot, n = lf.sum(), float(len(lf))
+            if w_sfew > 0 and len(ys):
+                tot = tot + w_sfew * F.cross_entropy(Xs @ W.T + b, ys, reduction="sum")
+                n += w_sfew * len(ys)
+            loss = tot / n + wd * (W ** 2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        out[head] = (W.detach().numpy(), b.detach().numpy())
+    return out
+
+
+def parts(g: dict, heads: dict):
+    """posthoc's validation parts (PublicTest FER+, PublicTest FER2013, SFEW Train) for these heads."""
+    def views(x, head):
+        W, b = heads[head]
+        return x @ W.T + b
+    pub = SimpleNamespace(votes=g["pub_votes"], fer_label=g["pub_lab"])
+    pv = {P.RAW[0]: views(g["pub"], "ferplus"), P.RAW[1]: views(g["pub"], "fer2013")}
+    sv = {P.RAW[0]: views(g["sf"], "ferplus"), P.RAW[1]: views(g["sf"], "fer2013")}
+    return P.validation_parts(pub, pv, g["sf_y"], sv)
+
+
+def cross_validate(g: dict, w_sfew: float, wd: float) -> dict:
+    folds, y = g["sf_folds"], g["sf_y"]
+    pred = np.full(len(y), -1)
+    per = []
+    for k in sorted(set(folds)):
+        tr, te = folds != k, folds == k
+        fp, fe, sf = parts(g, fit_heads(g, tr, w_sfew, wd))
+        ch = P.choose([fp, fe, sf.subset(tr)])
+        pred[te] = P.predict(sf.subset(te), ch["w_ferplus"], np.array(ch["bias"]))
+        per.append({"fold": int(k), "n": int(te.sum()), "w_ferplus": ch["w_ferplus"],
+                    "accuracy": float((pred[te] == y[te]).mean()),
+                    "publictest": {n: d["accuracy"] for n, d in ch["validation"].items() if "PublicTest" in n}})
+    cm = confusion(pred, y)
+    rec = recall_per_class(cm)
+    return {"w_sfew": w_sfew, "wd": wd, "accuracy": float((pred == y).mean()), "balanced_accuracy": float(rec.mean()),
+            "recall": dict(zip(D.EMOTIONS, map(float, rec))), "confusion": cm.tolist(), "folds": per}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--out-dir", required=True, help="where the model + manifest go (copy into the package to ship)")
+    ap.add_argument("--data")
+    ap.add_argument("--wd", type=float, default=1e-3)
+    ap.add_argument("--w-sfew", type=float, nargs="+", default=list(W_SFEW_GRID))
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    cmd = "python -m training.sfew_heads " + " ".join(sys.argv[1:] if argv is None else argv)
+    g = gather(Path(a.ckpt), a.data)
+    cvs = []
+    for w in a.w_sfew:
+        cv = cross_validate(g, w, a.wd)
+        cvs.append(cv)
+        print(f"w_sfew {w}: SFEW Train 5-fold CV {100 * cv['accuracy']:.2f}% (balanced {100 * cv['balanced_accuracy']:.2f}%); "
+              "PublicTest per fold " + ", ".join(f"{100 * np.mean(list(f['publictest'].values())):.1f}" for f in cv["folds"]),
+              file=sys.stderr)
+    best = max(cvs, key=lambda c: c["accuracy"] + c["balanced_accuracy"])
+    heads = fit_heads(g, np.ones(len(g["sf_y"]), bool), best["w_sfew"], a.wd)
+    fp, fe, sf = parts(g, heads)
+    final = P.choose([fp, fe, sf])
+    # the checkpoint with the re-fitted heads -> ONNX (+ parity) -> the chosen mix baked in
+    ck = dict(g["ckpt"])
+    ck["model"] = dict(ck["model"])
+    for head, (W, b) in heads.items():
+        ck["model"][f"head_{head}.weight"] = torch.from_numpy(W)
+        ck["model"][f"head_{head}.bias"] = torch.from_numpy(b)
+    out = Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, out / "heads.pt")
+    man = export(out / "heads.pt", out, head="ferplus", name="facial-feedback-emotion-faceres", crop=g["crop"])
+    onnx_path = out / man["file"]
+    P.bake(onnx_path, onnx_path, final["w_ferplus"], final["bias"], other="logits_other")
+    man["sha256"] = sha256(onnx_path)
+    man["extra_outputs"] = {P.RAW[0]: "the FER+ head's raw logits (evaluation only)",
+                            P.RAW[1]: "the FER2013 head's raw logits (evaluation only)"}
+    man["head"] = (f"mix: {final['w_ferplus']} x log_softmax(FER+ head) + {1 - final['w_ferplus']:.1f} x "
+                   "log_softmax(FER2013 head) + per-class bias; both heads re-fitted on FER2013 Training + SFEW "
+                   "Train (python -m training.sfew_heads)")
+    man["posthoc"] = {"w_ferplus": final["w_ferplus"], "bias": dict(zip(D.EMOTIONS, final["bias"])),
+                      "objective": final["objective"], "validation": final["validation"], "command": cmd}
+    man["sfew_heads"] = {"w_sfew": best["w_sfew"], "wd": a.wd, "command": cmd,
+                         "note": "SFEW Train is in the heads' training data: its score is the 5-fold CV below, "
+                                 "never the in-sample accuracy",
+                         "cv": {k: v for k, v in best.items()},
+                         "cv_all_candidates": [{k: c[k] for k in ("w_sfew", "accuracy", "balanced_accuracy")} for c in cvs]}
+    man["data"]["train"] += "; heads re-fitted with SFEW 2.0 Train (859 film stills, research EULA, not redistributed)"
+    (out / "emotion.json").write_text(json.dumps(man, indent=2) + "\n")
+    print(json.dumps({"chosen_w_sfew": best["w_sfew"], "cv_accuracy": best["accuracy"],
+                      "cv_balanced": best["balanced_accuracy"], "w_ferplus": final["w_ferplus"], "bias": final["bias"],
+                      "validation_in_sample": {n: d["accuracy"] for n, d in final["validation"].items()}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
