@@ -54,7 +54,7 @@ def _basis(points: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]
 def rigid_rotation(landmarks: np.ndarray, points: Sequence[int] = HEAD_FRAME_POINTS) -> np.ndarray:
     """3x3 rotation R (det +1) that best maps the canonical face onto the mesh at `points` (any
     of MediaPipe's basis; weighted Kabsch, scale and translation free): its columns are the
-    head's axes in camera coordinates. About 30 us."""
+    head's axes in camera coordinates."""
     idx, w, c = _basis(tuple(points))
     p = np.asarray(landmarks, dtype=np.float64)[idx]
     p = p - w @ p
