@@ -7,7 +7,7 @@ points at once, so no single point pair (forehead -> nose) sets the pitch alone.
 
 We keep MediaPipe's weights but only its basis points on the forehead, temples, eye corners and
 nose (HEAD_FRAME_POINTS): its other basis points lie on the cheeks, nostril wings and jaw line,
-which a smile lifts by 3-6 mm in the mesh (docs/signals.md, "Head pitch (issue 19)").
+which a smile moves by 2-6.5 mm in the mesh (docs/signals.md, "Head pitch (issue 19)").
 """
 from __future__ import annotations
 
