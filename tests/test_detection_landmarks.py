@@ -98,7 +98,7 @@ def _pose(img, detector, mesher):
 def test_head_pose_frontal_photos_read_near_zero(detector, mesher, astronaut):
     for img in (astronaut, load_image(media("single_face.jpg"))):
         p = _pose(img, detector, mesher)
-        assert abs(p.yaw) < 10 and abs(p.pitch) < 6 and abs(p.roll) < 6, p
+        assert abs(p.yaw) < 10 and abs(p.pitch) < 8 and abs(p.roll) < 6, p
 
 
 @pytest.mark.parametrize("angle", [-25, 15, 30])
@@ -132,7 +132,7 @@ def _rot(yaw, pitch, roll):
 @pytest.mark.parametrize("yaw,pitch,roll", [(30, 0, 0), (-40, 0, 0), (0, 20, 0), (0, -15, 0), (0, 0, 25), (20, 10, -15)])
 def test_head_pose_recovers_known_3d_turns_of_a_real_mesh(detector, mesher, astronaut, yaw, pitch, roll):
     """Turn the astronaut's real 3-D mesh by known angles: the pose must read those angles."""
-    from facial_feedback.landmarks import PITCH_ZERO, head_rotation
+    from facial_feedback.landmarks import head_rotation
 
     (d,) = detector.detect(astronaut)
     lm = mesher.mesh_face(astronaut, d.box).astype(np.float64)
@@ -140,16 +140,59 @@ def test_head_pose_recovers_known_3d_turns_of_a_real_mesh(detector, mesher, astr
     frontal = (lm - c) @ head_rotation(lm)  # the same face turned to look straight at the camera
     p = head_pose(frontal @ _rot(yaw, pitch, roll).T + c)
     assert p.yaw == pytest.approx(yaw, abs=1)
-    assert p.pitch + PITCH_ZERO == pytest.approx(pitch, abs=1)
+    assert p.pitch == pytest.approx(pitch, abs=1)
     assert p.roll == pytest.approx(roll, abs=1)
 
 
-def test_head_pitch_of_a_face_looking_into_the_camera_stays_near_zero_as_it_smiles(analyzer):
-    """Issue 19: single_face.mp4 looks straight into the camera, neutral and then smiling broadly:
-    the pitch stays within 8 degrees throughout (a smile does not tilt the reading). The 12-25
-    degrees that WolfgangLanger_Pexels.mp4 reads from 7 to 18 s are her head tilted back (the
-    nostrils show; back to about 0 within half a second at 18.5 s while she goes on laughing):
-    docs/web.md, issue 19 part A."""
-    pitches = [fr.faces[0].pose.pitch for fr in analyzer.analyze_video(media("single_face.mp4")) if fr.faces]
-    assert len(pitches) >= 30
-    assert max(abs(p) for p in pitches) < 8, [round(p, 1) for p in pitches]
+def _pitches(analyzer, clip, every=1):
+    return [(fr.timestamp, fr.faces[0].pose.pitch) for fr in analyzer.analyze_video(media(clip), every=every) if fr.faces]
+
+
+def test_head_pitch_of_faces_looking_into_the_camera_within_8_degrees(analyzer, astronaut):
+    """Issue 19: faces that look into the camera read a pitch within 8 degrees, smiling or not
+    (the hand-picked axes before read up to 18 on multi_face.jpg). The pitch comes from the rigid
+    fit to MediaPipe's canonical face, which has no zero offset to tune (docs/signals.md, "Head
+    pitch (issue 19)"). multi_face.jpg's rightmost face reads 8.2: she laughs with her chin
+    raised (her nostrils show); it is held to tilted back, up to 10, not to 8."""
+    faces = analyzer.analyze_image(load_image(media("multi_face.jpg"))).faces
+    assert len(faces) == 5
+    faces = sorted(faces, key=lambda f: f.box.x)
+    assert all(abs(f.pose.pitch) < 8 for f in faces[:4]), [round(f.pose.pitch, 1) for f in faces]
+    assert 0 < faces[4].pose.pitch < 10, faces[4].pose
+    for img in (astronaut, load_image(media("single_face.jpg"))):
+        (f,) = analyzer.analyze_image(img).faces
+        assert abs(f.pose.pitch) < 8, f.pose
+    # single_face.mp4: neutral, then a broad smile, head still
+    sf = [p for _, p in _pitches(analyzer, "single_face.mp4")]
+    assert len(sf) >= 30 and max(abs(p) for p in sf) < 8, [round(p, 1) for p in sf]
+
+
+def test_head_pitch_of_a_laughing_face_follows_its_head_not_its_smile(analyzer):
+    """WolfgangLanger_Pexels.mp4: she faces the camera from 0 to 2 s (crying, eyes closed) and
+    from 18.6 s to the end (laughing): within 8 degrees there. From 6.5 to 18.5 s she laughs with
+    her head tilted back (chin up, nostrils showing, back down within 0.2 s at 18.5 s while she
+    goes on laughing): that reads clearly positive, but no longer the 20-25 degrees of the old
+    axes. 2-6 s: hands over her nose and mouth, not tested."""
+    tp = _pitches(analyzer, "WolfgangLanger_Pexels.mp4", every=2)
+    facing = [p for t, p in tp if t < 2.0 or t >= 18.6]
+    back = [p for t, p in tp if 11.0 <= t < 15.0]
+    assert len(facing) >= 30 and len(back) >= 40
+    assert max(abs(p) for p in facing) < 8, [round(p, 1) for p in facing]
+    assert 5 < float(np.median(back)) < 18 and min(back) > 0, [round(p, 1) for p in back]
+
+
+def test_head_pitch_reads_a_real_upward_look(analyzer):
+    """ZJU dev clips: each person looks into the camera (*_FNN) and upward (*_UNN): the upward clip
+    reads at least 10 degrees higher (median; 15-31 measured), the frontal one within 12 (000005M
+    looks at the camera with his chin tucked: -9.8). Four people of ten, every 5th frame (all ten:
+    benchmarks/head_pitch.py)."""
+    from .conftest import DATASETS
+    zju = DATASETS / "zju_blinks_dev"
+    if not zju.is_dir():
+        pytest.skip("../shared/datasets/zju_blinks_dev not present")
+    up = sorted(zju.glob("*/*_UNN.avi"), key=lambda p: p.name)[:4]
+    assert len(up) == 4
+    for u in up:
+        (f,) = zju.glob("*/" + u.name.replace("_UNN", "_FNN"))  # the same person
+        med = [float(np.median([fr.faces[0].pose.pitch for fr in analyzer.analyze_video(c, every=5) if fr.faces])) for c in (f, u)]
+        assert abs(med[0]) < 12 and med[1] - med[0] > 10, (u.name, med)

@@ -211,15 +211,16 @@ def test_per_eye_closure_in_the_track_state_and_the_blink(analyzer):
 # --------------------------------------------------------------------------- gaze without calibration
 
 def test_a_woman_facing_the_camera_is_on_the_screen_without_calibration(analyzer):
-    """The Pexels clip: she faces the camera with her head tilted back (pitch +15..25, above
-    the fixed cone's +15) once her eyes open. Relative to her own usual gaze she is on the
-    screen most of the time, the cue says how it was decided, and the attention level agrees
-    with the share it shows."""
+    """The Pexels clip: she faces the camera with her head tilted back once her eyes open.
+    Relative to her own usual gaze she is on the screen most of the time, the cue says how it
+    was decided, and the attention level agrees with the share it shows. (The head pose before
+    issue 19 read her pitch +15..25, above the fixed cone's +15, so the cone put her off the
+    screen: 0.03. The rigid fit reads +5..15 and the fixed cone agrees with the relative one.)"""
     frames = list(analyzer.analyze_video(media("WolfgangLanger_Pexels.mp4")))
     absolute = np.mean([fr.faces[0].signals.on_screen for fr in frames[142:420]])
     rel = [fr.session.tracks[0].on_screen for fr in frames[142:420]]
     rel = np.mean([x for x in rel if x is not None])
-    assert rel >= 0.6 and rel > absolute + 0.3, (rel, absolute)   # 0.68 vs 0.03 (1 Dec 2026)
+    assert rel >= 0.6 and absolute >= 0.5, (rel, absolute)   # 0.69 and 0.66 (6 Dec 2026)
     for fr in frames[200::40]:
         a = fr.session.tracks[0].attention
         share = a.metrics["on_screen_share"]

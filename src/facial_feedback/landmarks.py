@@ -20,6 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import topology as T
+from .face_geometry import rigid_rotation
 from .types import Box, HeadPose
 
 MESH_INPUT = 256          # the landmark model's input side
@@ -33,31 +34,13 @@ MIN_PRESENCE = 0.5        # the model's face-presence score below which a mesh i
 _INV255 = np.float32(1.0 / 255.0)
 MIN_BOX_IOU = 0.2         # a crop's mesh must overlap the box it was asked for at least this much
 
-# Points that expression barely moves, used for the head's frame of reference.
-_LEFT = (T.LEFT_EYE_OUTER, T.LEFT_EYE_INNER, T.LEFT_CHEEK)      # subject's left (image right)
-_RIGHT = (T.RIGHT_EYE_OUTER, T.RIGHT_EYE_INNER, T.RIGHT_CHEEK)  # subject's right
-_TOP = (T.FOREHEAD, T.FOREHEAD_MID, T.GLABELLA)                  # forehead midline
-_BOTTOM = (T.NOSE_TIP, T.NOSE_BOTTOM, 4)                         # nose tip, subnasale, tip-base
-# The forehead->nose line leans back about 8.5 degrees on a face that looks straight
-# at the camera (skimage's astronaut: 7.3, media/single_face.jpg: 10.4); subtracted so
-# frontal reads 0. tests/test_landmarks.py pins this on those photos.
-PITCH_ZERO = 8.5
-
-
-def _normalise(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return v / n if n > 0 else v
-
 
 def head_rotation(landmarks: np.ndarray) -> np.ndarray:
     """3x3 rotation whose columns are the head's axes in camera coordinates
-    (x: towards the subject's left, y: down the face, z: into the head)."""
-    p = np.asarray(landmarks, dtype=np.float64)
-    x = _normalise(p[list(_LEFT)].mean(0) - p[list(_RIGHT)].mean(0))
-    down = p[list(_BOTTOM)].mean(0) - p[list(_TOP)].mean(0)
-    y = _normalise(down - x * np.dot(down, x))
-    z = np.cross(x, y)
-    return np.stack([x, y, z], axis=1)
+    (x: towards the subject's left, y: down the face, z: into the head): the rigid fit of
+    MediaPipe's canonical face to the mesh's forehead, temples, eye corners and nose
+    (facial_feedback.face_geometry). The canonical face looking straight at the camera is 0."""
+    return rigid_rotation(landmarks)
 
 
 def head_pose(landmarks: np.ndarray) -> HeadPose:
@@ -66,7 +49,7 @@ def head_pose(landmarks: np.ndarray) -> HeadPose:
     R = head_rotation(landmarks)
     nose = -R[:, 2]  # the direction the face points, towards the camera when frontal
     yaw = math.degrees(math.atan2(nose[0], -nose[2]))
-    pitch = math.degrees(math.atan2(-nose[1], math.hypot(nose[0], nose[2]))) - PITCH_ZERO
+    pitch = math.degrees(math.atan2(-nose[1], math.hypot(nose[0], nose[2])))
     # Euler order: R = Ry(yaw) Rx(pitch) Rz(roll), roll about the face's own axis, so the
     # nose direction gives yaw and pitch exactly and row 1 of R gives roll.
     roll = math.degrees(math.atan2(R[1, 0], R[1, 1]))
