@@ -4,6 +4,8 @@ against another checkout of facial-feedback (today's main) in the same run.
     .venv/bin/python benchmarks/bench_group.py [--ref-src /tmp/main-ref/src] [--rounds 2]
         [--fer-python benchmarks/.venv-fer/bin/python] [--only faces5,real2]
     .venv/bin/python benchmarks/bench_group.py --tracks OUT.json [--src PATH]   # ids + boxes, every frame
+    .venv/bin/python benchmarks/bench_group.py --compare BEFORE.json AFTER.json
+    .venv/bin/python benchmarks/bench_group.py --build DIR   # only write the videos (for `batch`)
 
 The videos are built at run time into a temporary folder from ../shared/media (nothing is
 committed): faces5 is the issue's 10 s, 1000x666 slow zoom over multi_face.jpg; faces1, faces2 and
@@ -12,7 +14,8 @@ faces10 put 1, 2 and 10 of that photo's faces (an ellipse around each face and i
 side by side (WolfgangLanger_Pexels.mp4 | single_face.mp4 looped), 10 s at 30 fps.
 
 Each run is a fresh process running `Analyzer.analyze_video` as `facial-feedback video` does
-(overlap on); sides alternate round by round (ours, reference, fer, ours, ...), the median run
+(overlap on; max_faces 12 on both facial-feedback sides, so the 10 faces all count); the
+Pexels clip (one face, 640x360) runs too, as the issue's single-face reference; sides alternate round by round (ours, reference, fer, ours, ...), the median run
 is reported. CPU ms per face-frame: the process's user+sys CPU time over the loop divided by the
 faces reported over all frames (both cores count). Id switches per minute: track ids beyond the
 video's faces (every face's first id is free), per minute of video; fer has no tracking, so its
@@ -99,14 +102,18 @@ def build_videos(folder: Path) -> dict:
 OURS = r"""
 import json, os, sys, time
 from facial_feedback.pipeline import Analyzer, AnalyzerConfig
-a = Analyzer(AnalyzerConfig())
-frames = []
-n = 0
+a = Analyzer(AnalyzerConfig(max_faces=12))
+frames, lms = [], []
 c0, t0 = os.times(), time.perf_counter()
 for fr in a.analyze_video(sys.argv[1]):
     frames.append([[f.track_id, round(f.box.x, 1), round(f.box.y, 1), round(f.box.w, 1), round(f.box.h, 1)]
                    for f in fr.faces])
+    if len(sys.argv) > 2:
+        lms += [f.landmarks for f in fr.faces]
 c1, wall = os.times(), time.perf_counter() - t0
+if len(sys.argv) > 2:  # every face's mesh, in the order of "frames"
+    import numpy as np
+    np.save(sys.argv[2], np.array(lms, np.float32).reshape(-1, 478, 3))
 print(json.dumps({"wall": wall, "cpu": (c1.user + c1.system) - (c0.user + c0.system), "frames": frames}))
 """
 
@@ -129,11 +136,11 @@ print(json.dumps({"wall": wall, "cpu": (c1.user + c1.system) - (c0.user + c0.sys
 """
 
 
-def _child(python: str, code: str, video: Path, src=None) -> dict:
+def _child(python: str, code: str, video: Path, src=None, *extra: str) -> dict:
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    out = subprocess.run(["nice", "-n", "5", python, "-c", code, str(video)], capture_output=True, text=True,
+    out = subprocess.run(["nice", "-n", "5", python, "-c", code, str(video), *extra], capture_output=True, text=True,
                          cwd="/tmp", env=env)
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
@@ -154,20 +161,22 @@ def id_switches(frames: list, faces: int, fps: float = 30.0) -> float:
     return max(0, len(ids) - faces) / (len(frames) / fps / 60.0)
 
 
-def _summary(r: dict, faces: int) -> dict:
+def _summary(r: dict, faces: int, rate: float) -> dict:
     n = len(r["frames"])
     face_frames = sum(len(fr) for fr in r["frames"])
     return {"fps": n / r["wall"], "cpu_ms_face": 1000.0 * r["cpu"] / max(1, face_frames),
-            "faces": face_frames / n, "switches": id_switches(r["frames"], faces)}
+            "faces": face_frames / n, "switches": id_switches(r["frames"], faces, rate)}
 
 
 def dump_tracks(out: Path, src=None) -> None:
     """Every frame's (track id, box) per face, for this checkout or `src`, on the group videos
-    and the shared clips: {clip: [[[id, x, y, w, h], ...] per frame]}."""
+    and the shared clips: {clip: [[[id, x, y, w, h], ...] per frame]}; and the faces' meshes,
+    in the same order, in OUT's folder as OUT's stem + _<clip>.npy."""
     with tempfile.TemporaryDirectory() as d:
         videos = {k: p for k, (p, _) in build_videos(Path(d)).items()}
         videos.update({c: MEDIA / c for c in SHARED_CLIPS})
-        res = {k: _child(sys.executable, OURS, p, src)["frames"] for k, p in videos.items()}
+        res = {k: _child(sys.executable, OURS, p, src, str(out.with_name(f"{out.stem}_{k}.npy")))["frames"]
+               for k, p in videos.items()}
     out.write_text(json.dumps(res))
 
 
@@ -177,28 +186,37 @@ def compare_tracks(before: Path, after: Path) -> None:
     change among matched faces (share of the face's width)."""
     from facial_feedback.types import Box
 
+    import numpy as np
+
     a, b = json.loads(before.read_text()), json.loads(after.read_text())
     print("| clip | frames | face-frames before / after | frames with other faces | ids before / after | "
-          "ids not one to one | largest box shift (x face width) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "ids not one to one | largest box shift (x face width) | mesh distance, % of inter-ocular (mean / p95) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for clip in a:
         fa, fb = a[clip], b[clip]
-        differ, pairs, shift = 0, set(), 0.0
-        for x, y in zip(fa, fb):
+        la = np.load(before.with_name(f"{before.stem}_{clip}.npy"))
+        lb = np.load(after.with_name(f"{after.stem}_{clip}.npy"))
+        ka, kb = np.cumsum([0] + [len(x) for x in fa]), np.cumsum([0] + [len(y) for y in fb])
+        differ, pairs, shift, dist = 0, set(), 0.0, []
+        for fi, (x, y) in enumerate(zip(fa, fb)):
             bx, by = [Box(*f[1:]) for f in x], [Box(*f[1:]) for f in y]
             match = [max(range(len(by)), key=lambda j: u.iou(by[j]), default=None) for u in bx]
             ok = len(x) == len(y) and all(j is not None and u.iou(by[j]) > 0.5 for u, j in zip(bx, match))
             differ += not ok
-            for u, j, f in zip(bx, match, x):
+            for i, (u, j, f) in enumerate(zip(bx, match, x)):
                 if j is not None and u.iou(by[j]) > 0.5:
                     pairs.add((f[0], y[j][0]))
+                    p, q = la[ka[fi] + i], lb[kb[fi] + j]
+                    iod = np.linalg.norm(p[468, :2] - p[473, :2])   # the iris centres
+                    dist.append(100.0 * np.linalg.norm(p[:, :2] - q[:, :2], axis=1).mean() / iod)
                     shift = max(shift, max(abs(u.center[0] - by[j].center[0]),
                                            abs(u.center[1] - by[j].center[1])) / max(u.w, 1.0))
         ids_a = {f[0] for fr in fa for f in fr}
         ids_b = {f[0] for fr in fb for f in fr}
         one_to_one = len({p[0] for p in pairs}) == len(pairs) == len({p[1] for p in pairs})
         print(f"| {clip} | {len(fa)} / {len(fb)} | {sum(map(len, fa))} / {sum(map(len, fb))} | {differ} | "
-              f"{len(ids_a)} / {len(ids_b)} | {'none' if one_to_one else sorted(pairs)} | {shift:.3f} |")
+              f"{len(ids_a)} / {len(ids_b)} | {'none' if one_to_one else sorted(pairs)} | {shift:.3f} | " +
+              (f"{np.mean(dist):.2f} / {np.percentile(dist, 95):.2f} |" if dist else "- |"))
 
 
 def main() -> None:
@@ -209,9 +227,14 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated videos (faces1,faces2,faces5,faces10,real2)")
     ap.add_argument("--tracks", type=Path, help="write the ids and boxes of every frame to this JSON and stop")
     ap.add_argument("--src", help="with --tracks: src/ of the checkout to run (default: this one)")
+    ap.add_argument("--build", type=Path, help="write the videos into this folder and stop")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
                     help="compare two --tracks files (a table) and stop")
     ns = ap.parse_args()
+    if ns.build:
+        ns.build.mkdir(parents=True, exist_ok=True)
+        print(build_videos(ns.build))
+        return
     if ns.compare:
         compare_tracks(*ns.compare)
         return
@@ -225,17 +248,21 @@ def main() -> None:
         sides.append(("fer", ns.fer_python, FER, None))
     else:
         print(f"(no fer: {ns.fer_python} missing; run benchmarks/setup_fer_env.sh)", file=sys.stderr)
+    from facial_feedback.io import probe_video
+
     load0 = open("/proc/loadavg").read().split()[:3]
     rows = {}
     with tempfile.TemporaryDirectory() as d:
         videos = build_videos(Path(d))
+        videos["pexels"] = (MEDIA / "WolfgangLanger_Pexels.mp4", 1)
         if ns.only:
             videos = {k: v for k, v in videos.items() if k in ns.only.split(",")}
         for name, (path, faces) in videos.items():
+            rate = probe_video(path).fps
             runs = {s[0]: [] for s in sides}
             for _ in range(ns.rounds):
                 for label, py, code, src in sides:
-                    runs[label].append(_summary(_child(py, code, path, src), faces))
+                    runs[label].append(_summary(_child(py, code, path, src), faces, rate))
                     print(f"{name} {label}: {runs[label][-1]}", file=sys.stderr)
             rows[name] = (faces, {k: sorted(v, key=lambda r: r["fps"])[len(v) // 2] for k, v in runs.items()},
                           {k: [round(r["fps"], 1) for r in v] for k, v in runs.items()})

@@ -220,6 +220,16 @@ def test_a_group_is_followed_at_one_landmark_run_per_face_per_frame(analyzer):
     assert len(passes) <= n // 2 + 1 + 15, len(passes)
 
 
+@pytest.mark.parametrize("clip, face_frames", [("single_face.mp4", 72), ("face_noface.mov", 72),
+                                               ("noface_face.mov", 72), ("no_face.mp4", 0)])
+def test_shared_clips_keep_their_faces_and_ids(analyzer, clip, face_frames):
+    """What main reported on the shared clips before issue 20 (benchmarks/bench_group.py --tracks
+    on both, --compare: the same faces on every frame): one id, on every frame with a face."""
+    ids = [[f.track_id for f in fr.faces] for fr in analyzer.analyze_video(media(clip))]
+    assert sum(map(len, ids)) == face_frames
+    assert {i for x in ids for i in x} == ({1} if face_frames else set())
+
+
 @pytest.mark.parametrize("face_px", [30, 50, 120])
 def test_small_faces_in_a_video_are_tracked(analyzer, face_px):
     """A face of 30-120 px in a 1280x720 video: found by the detector's tiles, then followed by

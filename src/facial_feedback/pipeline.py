@@ -450,26 +450,34 @@ class Session:
         # The detector finds faces, the tracking mesh follows them. A full search (the whole
         # frame, wide borders, then the tiles for small faces) is spread over detect_interval,
         # one pass at a time, so no frame pays for a whole search (a live client would see that
-        # as a stall); it finds new faces and refreshes each track's detection score. A pass due
-        # by the clock does not depend on this frame's meshes, so it runs on the helper thread
-        # while the mesh runs here.
+        # as a stall); it finds new faces and refreshes each track's detection score. The first
+        # frame gets a whole search (every face there from the start), and while a remembered
+        # face is not followed the search runs a pass every frame. A pass does not depend on
+        # this frame's meshes, so it runs on the helper thread while the mesh runs here.
         detector = self._own_detector()
         passes = detector.passes(rgb.shape[0], rgb.shape[1])
-        due = timestamp - self._last_detect >= self.config.detect_interval / len(passes)
-        which = passes[self._pass % len(passes)] if due else None
+        alive = self._alive(timestamp)
+        first = self._pass == 0
+        due = first or self.mesh.followed < alive or \
+            timestamp - self._last_detect >= self.config.detect_interval / len(passes)
+        todo = passes if first else [passes[self._pass % len(passes)]]
+
+        def search() -> list:
+            return [d for which in todo for d in detector.detect_pass(rgb, which)]
+
         side = self._helper() if due else None
-        early = side.submit(detector.detect_pass, rgb, which) if side is not None else None
+        early = side.submit(search) if side is not None else None
         meshes = self.mesh.follow(rgb)
         t1 = time.perf_counter()
         raw: Optional[list] = None
         if due:
             self._last_detect = timestamp
-            self._pass += 1
-            raw = early.result() if early is not None else detector.detect_pass(rgb, which)
+            self._pass += len(todo)
+            raw = early.result() if early is not None else search()
         # Fewer faces followed than are remembered (one lost a moment ago), or none at all: the
-        # whole frame is searched every frame until it is back, as MediaPipe's tracking graph
-        # does (a small face comes back from its tile, on the schedule above).
-        if len(meshes) < self._expected(timestamp) and not (due and which is None):
+        # whole frame is searched every frame too, as MediaPipe's tracking graph does (a big
+        # face is back at once; a small one from its tile, in the hurried search above).
+        if len(meshes) < min(self.config.max_faces, max(1, alive)) and not (due and None in todo):
             raw = (raw or []) + detector.detect_pass(rgb, None)
         dets = nms(raw) if raw is not None else []
         if dets:
@@ -491,11 +499,9 @@ class Session:
         return _Located(rgb, timestamp, index, dt, meshes, boxes, tracks,
                         [tr.score for tr in tracks], t0, t1, t2)
 
-    def _expected(self, t: float) -> int:
-        """How many faces should be followed now: the tracks seen within track_memory (at least
-        one, at most max_faces)."""
-        alive = sum(1 for tr in self.tracker.tracks if t - tr.last_seen <= self.tracker.memory)
-        return min(self.config.max_faces, max(1, alive))
+    def _alive(self, t: float) -> int:
+        """The tracks seen within track_memory: the faces that should be followed now."""
+        return sum(1 for tr in self.tracker.tracks if t - tr.last_seen <= self.tracker.memory)
 
     def _describe(self, loc: "_Located", side: bool = False) -> FrameResult:
         """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state.
