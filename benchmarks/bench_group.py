@@ -6,6 +6,7 @@ against another checkout of facial-feedback (today's main) in the same run.
     .venv/bin/python benchmarks/bench_group.py --tracks OUT.json [--src PATH]   # ids + boxes, every frame
     .venv/bin/python benchmarks/bench_group.py --compare BEFORE.json AFTER.json
     .venv/bin/python benchmarks/bench_group.py --build DIR   # only write the videos (for `batch`)
+    .venv/bin/python benchmarks/bench_group.py --profile [--src PATH]   # model calls on faces5
 
 The videos are built at run time into a temporary folder from ../shared/media (nothing is
 committed): faces5 is the issue's 10 s, 1000x666 slow zoom over multi_face.jpg; faces1, faces2 and
@@ -180,6 +181,31 @@ def dump_tracks(out: Path, src=None) -> None:
     out.write_text(json.dumps(res))
 
 
+PROFILE = r"""
+import cProfile, pstats, sys
+from facial_feedback.pipeline import Analyzer, AnalyzerConfig
+a = Analyzer(AnalyzerConfig(overlap=False))
+pr = cProfile.Profile()
+pr.enable()
+n = sum(1 for _ in a.analyze_video(sys.argv[1]))
+pr.disable()
+st = pstats.Stats(pr).stats
+count = lambda fn, mod: sum(v[1] for k, v in st.items() if k[2] == fn and k[0].endswith(mod))
+print(f"{n} frames: landmark runs {count('run', 'landmarks.py')}, mesh_from_box {count('mesh_from_box', 'landmarks.py')}, "
+      f"look_closer {count('look_closer', 'landmarks.py')}, detector passes {count('detect_pass', 'detection.py')}")
+"""
+
+
+def profile(src=None) -> None:
+    """cProfile's call counts over Analyzer.analyze_video on faces5 (overlap off)."""
+    env = dict(os.environ, **({"PYTHONPATH": str(src)} if src else {}))
+    with tempfile.TemporaryDirectory() as d:
+        _still_video(MEDIA / "multi_face.jpg", Path(d) / "faces5.mp4")
+        out = subprocess.run([sys.executable, "-c", PROFILE, str(Path(d) / "faces5.mp4")], capture_output=True,
+                             text=True, cwd="/tmp", env=env)
+    print(out.stdout.strip() or out.stderr[-2000:])
+
+
 def compare_tracks(before: Path, after: Path) -> None:
     """Per clip: frames where the faces found differ (count, or a face with no box of IoU > 0.5
     in the other), distinct track ids, ids that do not map one to one, and the largest box
@@ -226,11 +252,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="runs of each side per video; the median is reported")
     ap.add_argument("--only", help="comma-separated videos (faces1,faces2,faces5,faces10,real2)")
     ap.add_argument("--tracks", type=Path, help="write the ids and boxes of every frame to this JSON and stop")
-    ap.add_argument("--src", help="with --tracks: src/ of the checkout to run (default: this one)")
+    ap.add_argument("--src", help="with --tracks or --profile: src/ of the checkout to run (default: this one)")
+    ap.add_argument("--profile", action="store_true", help="the model calls on faces5 (cProfile) and stop")
     ap.add_argument("--build", type=Path, help="write the videos into this folder and stop")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
                     help="compare two --tracks files (a table) and stop")
     ns = ap.parse_args()
+    if ns.profile:
+        profile(ns.src)
+        return
     if ns.build:
         ns.build.mkdir(parents=True, exist_ok=True)
         print(build_videos(ns.build))
