@@ -471,7 +471,9 @@ class Session:
         t1 = time.perf_counter()
         raw: Optional[list] = None
         if due:
-            self._last_detect = timestamp
+            # the first frame's whole search stands for the first interval's: the next pass is
+            # due one interval on, so a whole video runs as many passes as the plain schedule
+            self._last_detect = timestamp + (self.config.detect_interval * (1 - 1 / len(passes)) if first else 0.0)
             self._pass += len(todo)
             raw = early.result() if early is not None else search()
         # Fewer faces followed than are remembered (one lost a moment ago), or none at all: the
