@@ -163,13 +163,17 @@ def load_folder(root: Path, timing: str = "pts") -> List[Clip]:
 # --------------------------------------------------------------------------- features (cached)
 
 def _fingerprint() -> str:
-    """The models and the video loop that make the cached meshes: their sources."""
+    """The models and the video loop that make the cached meshes: their sources, and the
+    landmark model in use (--landmark-model)."""
+    from facial_feedback import _litert
+
     h = hashlib.sha1()
     pkg = REPO / "src" / "facial_feedback"
     for name in ("detection.py", "landmarks.py", "pipeline.py", "io.py", "topology.py"):
         p = pkg / name
         if p.exists():
             h.update(p.read_bytes())
+    h.update((_litert.MODELS_DIR / _litert.LANDMARK_MODEL).read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -541,7 +545,13 @@ def main(argv=None) -> int:
                     help="comma-separated conditions to also score the clips under (or 'all'): "
                          + "; ".join(f"{k}: {v}" for k, v in DEGRADE.items()))
     ap.add_argument("--refresh", action="store_true", help="re-run the pipeline even where features are cached")
+    ap.add_argument("--landmark-model", help="another .tflite landmark model to run (e.g. a quantized one: "
+                    "benchmarks/bench_quant_mesh.py)")
     args = ap.parse_args(argv)
+    if args.landmark_model:
+        from facial_feedback import _litert
+
+        _litert.LANDMARK_MODEL = str(Path(args.landmark_model).resolve())  # read when a mesh model is made
     root = Path(args.folder)
     clips = load_folder(root, args.timing)
     if not clips:

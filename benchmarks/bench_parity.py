@@ -244,7 +244,8 @@ def work_speed(out_path: str, blendshapes: bool = True) -> None:
 
 # Stages timed by work_stages: (module, attribute path, name); those a side lacks are skipped.
 STAGES = (
-    ("facial_feedback.landmarks", "MeshTracker.process", "tracking mesh (crop, model, ROI)"),
+    ("facial_feedback.landmarks", "MeshTracker.process", "tracking mesh (crop, model, ROI)"),  # before issue 20
+    ("facial_feedback.landmarks", "MeshTracker.follow", "tracking mesh (crop, model, ROI)"),   # since
     ("facial_feedback.landmarks", "crop_roi", "  of which: ROI crop"),
     ("facial_feedback._litert", "Model.run", None),   # split by model file below
     ("facial_feedback._litert", "Model.run_filled", None),   # the same, input written in place
@@ -320,7 +321,7 @@ def stages_report(runs) -> str:
     names = []
     for _, r in runs:
         names += [k for k in r["stages"] if k not in names]
-    order = [n for _, _, n in STAGES if n] + sorted(n for n in names if n.startswith("model "))
+    order = list(dict.fromkeys([n for _, _, n in STAGES if n] + sorted(n for n in names if n.startswith("model "))))
     names = [n for n in order if n in names] + [n for n in names if n not in order]
 
     def med(side, key, field="cpu"):

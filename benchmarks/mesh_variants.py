@@ -85,7 +85,7 @@ def apply(spec: str) -> None:
                                   borderMode=cv2.BORDER_REPLICATE)
         L.crop_roi = crop_roi
     if "mp-smooth" in names:
-        orig_process = L.MeshTracker.process
+        orig_process = L.MeshTracker.follow   # what a Session runs on every frame
 
         def process(self, rgb):
             out = orig_process(self, rgb)
@@ -97,4 +97,4 @@ def apply(spec: str) -> None:
                 self._smooth = OneEuro()
             w, h = lm[:, :2].max(0) - lm[:, :2].min(0)
             return [self._smooth(lm, max(1e-6, (w + h) / 2)).astype(np.float32)]
-        L.MeshTracker.process = process
+        L.MeshTracker.follow = process

@@ -34,3 +34,25 @@ def test_bad_settings_say_which(capsys):
     with pytest.raises(SystemExit) as e:
         main(["video", "x.mp4", "--max-faces", "0"])
     assert e.value.code == 2 and "max_faces must be at least 1" in capsys.readouterr().err
+
+
+def test_cli_and_batch_share_flags_without_importing_each_other():
+    """Exit codes and the config builder live in facial_feedback.flags, below both: batch/ never
+    imports the CLI (which runs it), and flags imports neither."""
+    import ast
+    from pathlib import Path
+
+    import facial_feedback
+
+    pkg = Path(facial_feedback.__file__).parent
+
+    def imported(path: Path):
+        tree = ast.parse(path.read_text())
+        return {(n.level, n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    for f in (pkg / "batch").glob("*.py"):
+        assert not any(mod.split(".")[0] == "cli" and level == 2 for level, mod in imported(f)), f
+    assert {mod for level, mod in imported(pkg / "flags.py") if level} <= {"config"}
+    from facial_feedback import cli, flags
+
+    assert cli.analyzer_config is flags.analyzer_config and cli.EXIT_USAGE == flags.EXIT_USAGE == 2

@@ -14,15 +14,13 @@ import time
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-# Start-up: this module imports the standard library only; each subcommand imports what it
-# needs (numpy, OpenCV, the model runtimes, Flask) when it runs (benchmarks/bench_startup.py).
+# exit codes, analyzer flags and config: shared with batch/, which cli.py runs
+from .flags import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, IMAGE_SETTINGS, RUN_SETTINGS, VIDEO_SETTINGS,
+                    add_analyzer_flags, analyzer_config)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
-IMAGE_SETTINGS = ("min_face_score", "signals")
-VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_memory", "detect_interval", "signals")
-# how `video` spreads its work over threads (batch workers always run one thread: batch.worker)
-RUN_SETTINGS = ("threads", "overlap")
+# Start-up: this module imports the standard library only (and .flags, which does too); each
+# subcommand imports what it needs (numpy, OpenCV, the model runtimes, Flask) when it runs
+# (benchmarks/bench_startup.py).
 
 
 def expand_inputs(args: Iterable[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
@@ -84,35 +82,6 @@ def _table_lines(path: Path, d: dict) -> List[str]:
         score = "" if f["score"] is None else f"  score {f['score']:.2f}"
         lines.append(f"  {i:>2}. box {x:.0f},{y:.0f} {w:.0f}x{h:.0f}{score}  {e}  {p}")
     return lines
-
-
-def add_analyzer_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
-    """One flag per AnalyzerConfig field named: its name (or the field's own `flag`), type,
-    default and help all come from the field (facial_feedback.config), so they cannot drift."""
-    from dataclasses import fields
-
-    from .config import AnalyzerConfig
-
-    by_name = {f.name: f for f in fields(AnalyzerConfig)}
-    for name in names:
-        f = by_name[name]
-        flag = f.metadata.get("flag", "--" + name.replace("_", "-"))
-        if f.type in ("bool", bool):   # on by default: the flag turns it off
-            parser.add_argument(flag, dest=name, action="store_false", help="turn off " + f.metadata["help"])
-        else:
-            kind = int if f.type in ("int", int) else float
-            parser.add_argument(flag, dest=name, type=kind, default=f.default,
-                                metavar="N" if kind is int else "X", help=f.metadata["help"] + " (default %(default)s)")
-
-
-def analyzer_config(ns):
-    """The AnalyzerConfig from the parsed flags (fields without a flag keep their defaults);
-    a bad value raises ValueError naming the setting."""
-    from dataclasses import fields
-
-    from .config import AnalyzerConfig
-
-    return AnalyzerConfig(**{f.name: getattr(ns, f.name) for f in fields(AnalyzerConfig) if hasattr(ns, f.name)})
 
 
 def _analyzer(ns):

@@ -3,7 +3,7 @@
 The same fields are reachable from everywhere a user sets them:
 - Python: `Analyzer(AnalyzerConfig(max_faces=4))`;
 - the CLI: one flag per field (`--max-faces 4`, `--smoothing 0`, `--detect-interval 0.5`, ...),
-  built from these fields, their defaults and help (cli.add_analyzer_flags);
+  built from these fields, their defaults and help (flags.add_analyzer_flags);
 - the web app: `ANALYZER_OPTIONS` in its config (`{"max_faces": 4}`, or the environment variable
   FACIAL_FEEDBACK_ANALYZER_OPTIONS='{"max_faces": 4}'), read by `AnalyzerConfig.from_dict`.
 """

@@ -4,9 +4,9 @@ Two ways in, matching the running modes:
 - `FaceMesher.mesh_faces(image, boxes)`: IMAGE mode. Each detected face is cut out along a
   region of interest (ROI) and meshed on its own, so small faces in big photos get a mesh too;
   the mesh then gives a tighter, upright ROI and the face is meshed once more from it.
-- `MeshTracker.process(frame)`: VIDEO / LIVE mode. Each face's ROI for the next frame comes
-  from this frame's mesh, so the detector runs only while fewer faces are followed than asked
-  for (or one is lost). One tracker per video or client (it holds state).
+- `MeshTracker`: VIDEO / LIVE mode. Each face's ROI for the next frame comes from this frame's
+  mesh, whatever the face's size, so each face costs one landmark run a frame; the detector only
+  brings in new faces (and lost ones back). One tracker per video or client (it holds state).
 The ROI arithmetic (roi_from_detection, roi_from_landmarks, roi_transform, project_landmarks)
 is pure and unit-tested. Landmark index constants live in facial_feedback.topology.
 """
@@ -272,10 +272,12 @@ def _duplicate(box: Box, kept: Sequence[Box], iou: float = 0.5) -> bool:
 class MeshTracker:
     """VIDEO / LIVE mode: faces followed from frame to frame by their meshes. Not shared.
 
-    Each followed face is meshed from the ROI its previous mesh gives; a face whose presence
-    score drops below min_tracking is lost. While fewer than max_faces are followed the
-    full-range detector looks at the whole frame (a border added), as MediaPipe's tracking graph
-    does with its own detector, and each new face is meshed from its detection.
+    Each followed face, whatever its size, is meshed once a frame from the ROI its previous mesh
+    gives (`follow`); a face whose presence score drops below min_tracking is lost. New faces
+    come in as detector boxes (`seed`: confirmed by look_closer and meshed from the box, once),
+    then are followed like the rest. Who runs the detector, and when, is the caller's choice:
+    a Session runs it on its own schedule (facial_feedback.pipeline); `process` alone runs the
+    whole-frame pass while fewer than max_faces are followed, as MediaPipe's tracking graph does.
     """
 
     def __init__(self, max_faces: int = 4, min_score: float = 0.5, min_tracking: float = MIN_PRESENCE,
@@ -290,36 +292,57 @@ class MeshTracker:
         self._detector = (detector if detector is not None
                           else FaceDetector(DetectorConfig(min_score=min_score), threads))
         self._rois: List[Roi] = []
+        self._boxes: List[Box] = []   # the followed faces' boxes (as of their last mesh)
         self._lock = threading.Lock()
 
-    def process(self, rgb: np.ndarray) -> List[np.ndarray]:
+    @property
+    def followed(self) -> int:
+        """How many faces are followed now."""
+        return len(self._rois)
+
+    def _keep(self, lm: np.ndarray) -> bool:
+        """Follow this mesh's face from the next frame, unless it is a face already followed
+        (two ROIs that slid onto one face: the first one keeps it)."""
+        b = Box.from_points(lm[:, :2])
+        if _duplicate(b, self._boxes):
+            return False
+        self._boxes.append(b)
+        self._rois.append(roi_from_landmarks(lm))
+        return True
+
+    def follow(self, rgb: np.ndarray) -> List[np.ndarray]:
+        """This frame's mesh of each followed face (one landmark run each); lost faces dropped."""
         with self._lock:
-            out: List[np.ndarray] = []
-            boxes: List[Box] = []
-            rois: List[Roi] = []
-
-            def keep(lm: np.ndarray) -> None:
-                b = Box.from_points(lm[:, :2])
-                if not _duplicate(b, boxes):
-                    out.append(lm)
-                    boxes.append(b)
-                    rois.append(roi_from_landmarks(lm))
-
-            for roi in self._rois:
+            rois, self._rois, self._boxes = self._rois, [], []
+            out = []
+            for roi in rois:
                 lm, presence = self._mesh.run(rgb, roi)
-                if presence >= self.min_tracking:
-                    keep(lm)
-            if len(out) < self.max_faces:
-                for d in self._detector.detect_pass(rgb, None):
-                    if len(out) >= self.max_faces:
-                        break
-                    if any(d.box.iou(b) > 0.2 for b in boxes):
-                        continue
-                    lm, presence = mesh_from_box(self._mesh, rgb, d.box, d.keypoints, 1, self._detector)
-                    if lm is not None and presence >= self.min_tracking:
-                        keep(lm)
-            self._rois = rois
+                if presence >= self.min_tracking and self._keep(lm):
+                    out.append(lm)
             return out
 
+    def seed(self, rgb: np.ndarray, detections: Sequence) -> List[np.ndarray]:
+        """Meshes of the detections (best first) that are not followed yet, up to max_faces in
+        all; each is followed from the next frame on."""
+        with self._lock:
+            out = []
+            for d in sorted(detections, key=lambda d: -d.score):
+                if len(self._rois) >= self.max_faces:
+                    break
+                if any(d.box.iou(b) > 0.2 for b in self._boxes):
+                    continue
+                lm, presence = mesh_from_box(self._mesh, rgb, d.box, d.keypoints, 1, self._detector)
+                if lm is not None and presence >= self.min_tracking and self._keep(lm):
+                    out.append(lm)
+            return out
+
+    def process(self, rgb: np.ndarray) -> List[np.ndarray]:
+        """follow, then, while fewer than max_faces are followed, the detector's whole-frame
+        pass and seed."""
+        out = self.follow(rgb)
+        if self.followed < self.max_faces:
+            out += self.seed(rgb, self._detector.detect_pass(rgb, None))
+        return out
+
     def close(self) -> None:
-        self._rois = []
+        self._rois, self._boxes = [], []

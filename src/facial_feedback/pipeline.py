@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["Analyzer", "AnalyzerConfig", "Session", "Tracker", "VideoStream"]
 
 
-# MediaPipe's tracking graph re-detects with its short-range model, which finds faces
-# down to about this fraction of the frame width (measured: 200 px in 1280 found, 120 not).
-GRAPH_MIN_FACE = 0.13
-
 # process_stream: frames stage 1 (mesh) may be ahead of stage 2 (emotion, signals)
 _AHEAD = 3
 
@@ -102,11 +98,11 @@ class Analyzer:
     def video_session(self, config: Optional[AnalyzerConfig] = None) -> "Session":
         return Session(self, config, mode="video")
 
-    def live_session(self, signals: Optional[bool] = None, *, detector=None, mesher=None,
+    def live_session(self, signals: Optional[bool] = None, *, detector=None,
                      tracker_models=None) -> "Session":
-        """A LIVE session; `detector` / `mesher`: shared stateless models to use (see Session)."""
+        """A LIVE session; `detector` / `tracker_models`: shared stateless models to use (see Session)."""
         cfg = self.config if signals is None else replace(self.config, signals=signals)
-        return Session(self, cfg, detector=detector, mesher=mesher, tracker_models=tracker_models)
+        return Session(self, cfg, detector=detector, tracker_models=tracker_models)
 
     def analyze_video(self, path: Union[str, os.PathLike], every: int = 1,
                       progress: Optional[Callable[[int, int], None]] = None,
@@ -273,19 +269,18 @@ class _Located:
 class Session:
     """State over time for one video or one live client (VIDEO / LIVE mode).
 
-    detector / mesher: stateless models to use instead of the session's own (made on first use),
-    e.g. pooled ones shared by many live clients (web/live.py): a FaceDetector (or anything with
-    its `passes` and `detect_pass`) for the periodic detector passes, a FaceMesher (or anything
-    with its `mesh_face`) for faces too small for the tracking mesh; tracker_models(threads,
-    min_score) -> (mesh_model, detector) for the tracking mesh (MeshTracker), called each time
-    it is made (it is remade when more faces appear). The session does not close what it was
-    given. mode: "video" (a file: on 2 cores each face model on one thread, as the
+    detector / tracker_models: stateless models to use instead of the session's own (made on
+    first use), e.g. pooled ones shared by many live clients (web/live.py): a FaceDetector (or
+    anything with its `passes` and `detect_pass`) for the detector passes; tracker_models(threads,
+    min_score) -> (mesh_model, detector) for the tracking mesh (MeshTracker: its landmark model,
+    and the detector it confirms a new face with), called once. The session does not close what
+    it was given. mode: "video" (a file: on 2 cores each face model on one thread, as the
     stages of process_stream run in parallel) or "live" (one frame at a time, up to 2 threads a
     model); with config.overlap off one thread; AnalyzerConfig.threads overrides all of these
     (facial_feedback._litert.stage_threads)."""
 
     def __init__(self, analyzer: Analyzer, config: Optional[AnalyzerConfig] = None, *,
-                 detector=None, mesher=None, tracker_models=None, mode: str = "live"):
+                 detector=None, tracker_models=None, mode: str = "live"):
         from ._litert import stage_threads
 
         if mode not in ("video", "live"):
@@ -294,21 +289,19 @@ class Session:
         self.config = config or analyzer.config
         self.mode = mode
         self.threads = stage_threads(self.config.threads, video=mode == "video", overlap=self.config.overlap)
-        # The tracking mesh re-runs its detector on EVERY frame while it follows fewer faces
-        # than its capacity, so capacity starts at 1 and grows when the periodic detector
-        # run sees more faces than are tracked (up to config.max_faces).
-        self._capacity = 1
+        # Every face is followed by the tracking mesh (one landmark run a face a frame); the
+        # detector only brings faces in, from _locate's passes.
         # tracker_models(threads, min_score) -> (mesh_model, detector): shared stateless models
         # for the tracking mesh (the web app's pools); None: the tracking mesh makes its own.
-        self._tracker_models = tracker_models
-        self.mesh = self._new_mesh_tracker(1)
+        models = {} if tracker_models is None else dict(zip(
+            ("mesh_model", "detector"), tracker_models(self.threads, self.config.min_face_score)))
+        self.mesh = MeshTracker(max_faces=self.config.max_faces, min_score=self.config.min_face_score,
+                                threads=self.threads, **models)
         self.tracker = Tracker(self.config.track_memory)
         self._last_t: Optional[float] = None
         self._last_detect: float = -1e9
-        self._small: List[Box] = []  # faces followed by crop meshing (see process)
-        self._pass = 0                 # next detector pass (see process)
+        self._pass = 0                 # next detector pass (see _locate)
         self._detector = detector
-        self._mesher = mesher
         self._owned: List = []         # the models this session made (and closes)
         self._side: Optional[ThreadPoolExecutor] = None
         self._index = 0
@@ -319,27 +312,13 @@ class Session:
 
             self.signals = SignalSession(SignalConfig(track_memory_s=self.config.track_memory))
 
-    def _new_mesh_tracker(self, max_faces: int) -> MeshTracker:
-        if self._tracker_models is None:
-            return MeshTracker(max_faces=max_faces, min_score=self.config.min_face_score, threads=self.threads)
-        mesh_model, detector = self._tracker_models(self.threads, self.config.min_face_score)
-        return MeshTracker(max_faces=max_faces, min_score=self.config.min_face_score, threads=self.threads,
-                           mesh_model=mesh_model, detector=detector)
-
-    # A session's own detector and crop mesher (MediaPipe graphs are not re-entrant, so
-    # shared ones are behind a lock, and a big photo analysed for one client would stall
-    # every live client). Made on first use: most videos never need the crop mesher.
+    # A session's own detector (the analyzer's is shared behind a lock, and a big photo
+    # analysed for one client would stall every live client). Made on first use.
     def _own_detector(self) -> FaceDetector:
         if self._detector is None:
             self._detector = FaceDetector(self.analyzer.detector.config, self.threads)
             self._owned.append(self._detector)
         return self._detector
-
-    def _crop_mesher(self) -> FaceMesher:
-        if self._mesher is None:
-            self._mesher = FaceMesher(threads=self.threads)
-            self._owned.append(self._mesher)
-        return self._mesher
 
     def _helper(self) -> Optional[ThreadPoolExecutor]:
         """The helper thread that runs one call while the session's own thread does other work
@@ -368,7 +347,7 @@ class Session:
         for g in self._owned:
             g.close()
         self._owned = []
-        self._detector = self._mesher = None
+        self._detector = None
         if self._side is not None:
             self._side.shutdown(wait=False)
             self._side = None
@@ -468,65 +447,63 @@ class Session:
         if index is None:
             index = self._index
         self._index = index + 1
-        # The full-range detector runs now and then (below). A pass due by the clock does not
-        # depend on this frame's meshes, so it runs on the helper thread while the mesh runs here.
-        passes = self._own_detector().passes(rgb.shape[0], rgb.shape[1])
-        due = timestamp - self._last_detect >= self.config.detect_interval / len(passes)
-        early, early_which = None, None
+        # The detector finds faces, the tracking mesh follows them. A full search (the whole
+        # frame, wide borders, then the tiles for small faces) is spread over detect_interval,
+        # one pass at a time, so no frame pays for a whole search (a live client would see that
+        # as a stall); it finds new faces and refreshes each track's detection score. The first
+        # frame gets a whole search (every face there from the start), and while a remembered
+        # face is not followed the search runs a pass every frame. A pass does not depend on
+        # this frame's meshes, so it runs on the helper thread while the mesh runs here.
+        detector = self._own_detector()
+        passes = detector.passes(rgb.shape[0], rgb.shape[1])
+        alive = self._alive(timestamp)
+        first = self._pass == 0
+        due = first or self.mesh.followed < alive or \
+            timestamp - self._last_detect >= self.config.detect_interval / len(passes)
+        todo = passes if first else [passes[self._pass % len(passes)]]
+
+        def search() -> list:
+            return [d for which in todo for d in detector.detect_pass(rgb, which)]
+
         side = self._helper() if due else None
-        if side is not None:
-            early_which = passes[self._pass % len(passes)]
-            early = side.submit(self._own_detector().detect_pass, rgb, early_which)
-        meshes = self.mesh.process(rgb)
-        boxes = [Box.from_points(lm) for lm in meshes]
-        # Faces too small for the tracking graph's short-range detector are meshed from a crop
-        # around where they were last seen, until the graph takes them over or they are lost.
-        kept = []
-        for box in self._small:
-            if any(box.iou(b) > 0.3 for b in boxes):
-                continue
-            lm = self._crop_mesher().mesh_face(rgb, box)
-            if lm is not None:
-                meshes.append(lm)
-                boxes.append(Box.from_points(lm))
-                kept.append(boxes[-1])
-        self._small = kept
+        early = side.submit(search) if side is not None else None
+        meshes = self.mesh.follow(rgb)
         t1 = time.perf_counter()
+        raw: Optional[list] = None
+        if due:
+            # the first frame's whole search stands for the first interval's: the next pass is
+            # due one interval on, so a whole video runs as many passes as the plain schedule
+            self._last_detect = timestamp + (self.config.detect_interval * (1 - 1 / len(passes)) if first else 0.0)
+            self._pass += len(todo)
+            raw = early.result() if early is not None else search()
+        # Fewer faces followed than are remembered (one lost a moment ago), or none at all: the
+        # whole frame is searched every frame too, as MediaPipe's tracking graph does (a big
+        # face is back at once; a small one from its tile, in the hurried search above).
+        if len(meshes) < min(self.config.max_faces, max(1, alive)) and not (due and None in todo):
+            raw = (raw or []) + detector.detect_pass(rgb, None)
+        dets = nms(raw) if raw is not None else []
+        if dets:
+            meshes += self.mesh.seed(rgb, dets)
+        boxes = [Box.from_points(lm) for lm in meshes]
         tracks = self.tracker.assign(boxes, timestamp)
-        # The full-range detector runs now and then: it finds faces the graph misses and
-        # refreshes each track's detection score. Its passes (whole frame, then the tiles for
-        # small faces) are spread evenly over detect_interval, one at a time, so no frame
-        # pays for a whole search (a live client would see that as a stall).
-        new_track = any(tr.score is None for tr in tracks)
-        if new_track or due:
-            self._last_detect = timestamp
-            which = None if new_track else passes[self._pass % len(passes)]
-            self._pass = 0 if new_track else self._pass + 1
-            raw = early.result() if early is not None else None  # (waited for even when not used)
-            if raw is None or which != early_which:
-                raw = self._own_detector().detect_pass(rgb, which)
+        if raw is None and any(tr.score is None for tr in tracks):
+            # a track with no detection score yet (a followed face the tracker gave a new id)
+            raw = detector.detect_pass(rgb, None)
             dets = nms(raw)
+        if raw is not None:
             for tr in tracks:
                 best = max(dets, key=lambda d: d.box.iou(tr.box), default=None)
                 if best is not None and best.box.iou(tr.box) > 0.2:
                     tr.score = best.score
                 elif tr.score is None:
                     tr.score = 0.0  # the mesh follows a face the detector no longer sees
-            untracked = [d.box for d in dets if all(d.box.iou(b) <= 0.2 for b in boxes)]
-            graph_n = len(meshes) - len(self._small)
-            # Faces big enough for the graph: give it room to pick them up (it then drops
-            # back to following, without re-detecting every frame).
-            large = sum(1 for b in untracked if b.w >= GRAPH_MIN_FACE * rgb.shape[1])
-            want = min(self.config.max_faces, graph_n + large)
-            if want > self._capacity:
-                self._capacity = want
-                self.mesh.close()
-                self.mesh = self._new_mesh_tracker(want)
-            # Meanwhile every new face is followed from crops from the next frame on.
-            self._small = (self._small + untracked)[:max(0, self.config.max_faces - graph_n)]
         t2 = time.perf_counter()
         return _Located(rgb, timestamp, index, dt, meshes, boxes, tracks,
                         [tr.score for tr in tracks], t0, t1, t2)
+
+    def _alive(self, t: float) -> int:
+        """The tracks seen within track_memory: the faces that should be followed now."""
+        return sum(1 for tr in self.tracker.tracks if t - tr.last_seen <= self.tracker.memory)
 
     def _describe(self, loc: "_Located", side: bool = False) -> FrameResult:
         """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state.

@@ -442,7 +442,7 @@ def run_batch(inputs, out: PathLike, workers: Optional[int] = None, ray: Union[b
 
 def main(ns) -> int:
     """`facial-feedback batch`: the CLI's subcommand (parsed in facial_feedback.cli)."""
-    from ..cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, analyzer_config
+    from ..flags import EXIT_FAILED, EXIT_OK, EXIT_USAGE, analyzer_config
 
     failures: List[Tuple[str, str]] = []
 

@@ -15,8 +15,8 @@ Protocol (also in the OpenAPI document under x-websocket):
   or {"type": "error", "seq": n, "message": why}.
 
 Each connection owns its live session (tracker, smoothing, signals, the tracked faces' ROIs):
-the per-client state. The models (detector, mesh, crop mesher) are shared by every session
-from small pools (Session's detector / mesher / tracker_models arguments): 8 clients cost the models about twice (two analyses at once),
+the per-client state. The models (detector, landmark model) are shared by every session
+from small pools (Session's detector / tracker_models arguments): 8 clients cost the models about twice (two analyses at once),
 not eight times. Frames are decoded in memory and never written to disk.
 """
 from __future__ import annotations
@@ -177,7 +177,7 @@ def decode_frame(data: bytes) -> np.ndarray:
 
 
 class _Pool:
-    """Instances of a stateless model (a detector, a crop mesher, the mesh model), each lent to
+    """Instances of a stateless model (a detector, the mesh model), each lent to
     one call at a time: live sessions share them instead of owning one each (a LiteRT mesh
     model is about 15 MB, a detector 10 MB). Analyses are gated (scheduler.py), so a pool
     holds about ANALYSIS_SLOTS instances and a call never waits for one."""
@@ -221,22 +221,6 @@ class _PooledDetector:
         pass
 
 
-class _PooledMesher:
-    def __init__(self, pool: _Pool):
-        self._pool = pool
-
-    def mesh_face(self, *args, **kwargs):
-        with self._pool.lend() as m:
-            return m.mesh_face(*args, **kwargs)
-
-    def mesh_faces(self, *args, **kwargs):
-        with self._pool.lend() as m:
-            return m.mesh_faces(*args, **kwargs)
-
-    def close(self) -> None:
-        pass
-
-
 class _PooledMeshModel:
     """The tracking mesh's landmark model: stateless (the tracker keeps the faces' ROIs)."""
 
@@ -252,21 +236,13 @@ class _Pools:
     """An analyzer's shared models for its live sessions."""
 
     def __init__(self, analyzer):
-        from facial_feedback.landmarks import FaceMesher, _MeshModel
+        from facial_feedback.landmarks import _MeshModel
 
         self.analyzer = analyzer
         self._lock = threading.Lock()
         self._detectors: dict = {}   # (DetectorConfig, threads) -> _Pool
         self._mesh_models: dict = {}  # threads -> _Pool
         self._MeshModel = _MeshModel
-
-        def crop_mesher():
-            from facial_feedback.detection import DetectorConfig
-
-            return FaceMesher(mesh_model=_PooledMeshModel(self.mesh_model()),   # its models from the pools too
-                              detector=_PooledDetector(self.detector(DetectorConfig()), DetectorConfig()))
-
-        self.mesher = _Pool(crop_mesher)
 
     def detector(self, config, threads: int = 0) -> _Pool:
         from facial_feedback._litert import default_threads
@@ -316,7 +292,7 @@ def _new_session(analyzer):
 
     return analyzer.live_session(signals=True, detector=_PooledDetector(pools.detector(analyzer.detector.config),
                                                                           analyzer.detector.config),
-                                 mesher=_PooledMesher(pools.mesher), tracker_models=tracker_models)
+                                 tracker_models=tracker_models)
 
 
 @sock.route("/ws/live", bp=bp)
