@@ -42,7 +42,7 @@ def features(net, imgs_u8: np.ndarray, size: int, flip: bool = False, batch: int
     from .train import to_input
     out = []
     for i in range(0, len(imgs_u8), batch):
-        x = to_input(imgs_u8[i:i + batch], 0.0, 1.0, size)
+        x = to_input(imgs_u8[i:i + batch], 0.0, 1.0, size).contiguous(memory_format=torch.channels_last)
         out.append(net.embed(torch.flip(x, dims=[3]) if flip else x).numpy())
     return np.concatenate(out).astype(np.float32)
 
@@ -52,6 +52,7 @@ def gather(ckpt: Path, root=None, crop=None) -> dict:
     from .export import load_net
     from .sfew import load_sfew, meshes, shipped_crops
     net, ck = load_net(ckpt)
+    net = net.to(memory_format=torch.channels_last)   # torch's depthwise convolutions are slow in NCHW on the CPU
     cfg = ck["config"]
     size = int(cfg.get("input_size", 48))
     key = sha256(Path(ckpt))[:12]
