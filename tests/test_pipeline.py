@@ -103,7 +103,7 @@ def test_smoothing_is_configurable(analyzer):
     path = media("single_face.mp4")
 
     def flicker(tau):
-        s = Session(analyzer, replace(analyzer.config, emotion_smoothing=tau))
+        s = Session(analyzer, replace(analyzer.config, emotion_smoothing=tau, emotion_interval=0.0))
         from facial_feedback.io import iter_frames
 
         probs = [s.process(rgb, t).faces[0].emotion.probs for _, t, rgb in iter_frames(path)]
@@ -113,6 +113,37 @@ def test_smoothing_is_configurable(analyzer):
 
     raw, smooth = flicker(0.0), flicker(0.5)
     assert smooth < raw * 0.7, (raw, smooth)
+
+
+def test_emotion_is_read_once_per_interval_and_held_between(analyzer, monkeypatch):
+    """The emotion model reads a face at most every emotion_interval seconds (new faces at once); the
+    labels shown stay those of reading every frame on a real clip going from neutral to a smile."""
+    from dataclasses import replace
+
+    from facial_feedback.io import iter_frames
+    from facial_feedback.pipeline import Session
+
+    path = media("single_face.mp4")
+    frames = list(iter_frames(path))
+    seen = []
+    real = analyzer.emotion.predict
+    monkeypatch.setattr(analyzer.emotion, "predict", lambda rgb, faces: seen.append(len(faces)) or real(rgb, faces))
+
+    def run(gap):
+        seen.clear()
+        s = Session(analyzer, replace(analyzer.config, emotion_interval=gap))
+        labels = [s.process(rgb, t).faces[0].emotion.label for _, t, rgb in frames]
+        s.close()
+        return labels, sum(seen)
+
+    every, n_every = run(0.0)
+    held, n_held = run(0.1)
+    duration = frames[-1][1] - frames[0][1]
+    assert n_every == len(frames)
+    assert n_held <= duration / 0.1 + 2 and n_held < len(frames) / 2, (n_held, len(frames), duration)
+    agree = np.mean([a == b for a, b in zip(every, held)])
+    assert agree >= 0.9, (agree, every, held)
+    assert held[-1] == every[-1] == "happy"
 
 
 def test_track_id_kept_when_the_face_returns_within_two_seconds(analyzer):

@@ -10,7 +10,8 @@ from typing import Iterable
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
 IMAGE_SETTINGS = ("min_face_score", "signals")
-VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "track_memory", "detect_interval", "signals")
+VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "emotion_interval", "track_memory", "detect_interval",
+                  "signals")
 # how `video` spreads its work over threads (batch workers always run one thread: batch.worker)
 RUN_SETTINGS = ("threads", "overlap")
 
