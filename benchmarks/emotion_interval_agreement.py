@@ -4,7 +4,7 @@
 """
 import numpy as np
 from dataclasses import replace
-from facial_feedback.pipeline import Analyzer, AnalyzerConfig, Session
+from facial_feedback.pipeline import Analyzer, Session
 from facial_feedback.io import iter_frames
 from pathlib import Path
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
