@@ -507,12 +507,13 @@ class Session:
         """The tracks seen within track_memory: the faces that should be followed now."""
         return sum(1 for tr in self.tracker.tracks if t - tr.last_seen <= self.tracker.memory)
 
-    def _emotion_due(self, tr: _Track, t: Optional[float]) -> bool:
+    def _emotion_due(self, tr: _Track, t: float) -> bool:
+        """A new face, or its last reading at least emotion_interval old (_locate keeps t increasing)."""
         gap = self.config.emotion_interval
-        if gap <= 0 or tr.raw is None or tr.read_at is None or t is None:
+        if gap <= 0 or tr.read_at is None:
             return True
         # half a millisecond of slack: 3 frames of a 30 fps video are 0.1 s apart in floats too
-        return t - tr.read_at >= gap - 5e-4 or t < tr.read_at
+        return t - tr.read_at >= gap - 5e-4
 
     def _describe(self, loc: "_Located", side: bool = False) -> FrameResult:
         """Stage 2: what the faces show (emotion, smoothing, pose, signals). Owns smoothing/signals state.
