@@ -57,6 +57,9 @@ def test_live_flow_start_see_a_face_stop_and_it_says_stopped(page, live_server):
     shot(page, "flow-live-stopped")
     page.goto(live_server.url + href)
     assert "browDownLeft" in page.inner_text("table") and "brow down (left)" in page.inner_text("table")
+    # the table is the 51 ARKit movements the model scores; its rest-face score is explained under it
+    assert page.locator("table tbody tr").count() == 51
+    assert "_neutral" not in page.inner_text("table") and "_neutral" in page.inner_text("main")
     shot(page, "flow-blendshapes")
     assert not bad, bad
     assert not page.js_errors, page.js_errors
@@ -266,4 +269,8 @@ def test_api_page_404_page_and_favicon(page, live_server):
     assert "Page not found" in page.inner_text("h1") and "/no-such-page" in page.inner_text("main")
     assert page.is_visible("header.topbar nav a:text('Live')")
     shot(page, "flow-404")
+    # other errors on pages are the app's page too (a form posted to a page: 405, its Allow header kept)
+    r = page.request.post(live_server.url + "/photos", headers={"Origin": live_server.url})
+    assert r.status == 405 and "GET" in r.headers.get("allow", "")
+    assert "Method Not Allowed" in r.text() and "HTTP 405" in r.text() and 'href="/photos"' in r.text()
     assert not page.js_errors, page.js_errors

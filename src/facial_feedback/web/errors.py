@@ -77,11 +77,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
         if not request.path.startswith("/api/"):
-            if e.code == 404:   # the app's own page, in its style and with its navigation
-                from flask import render_template
-
-                return render_template("404.html", active=None, path=request.path), 404
-            return e
+            return _page(e.code or 500, e.name, e.description or e.name, e)
         message = e.description or e.name
         if e.code == 413:
             limit = request.max_content_length
@@ -98,4 +94,23 @@ def register(app: Flask) -> None:
         app.logger.exception("unhandled error on %s", request.path)
         if request.path.startswith("/api/"):
             return error_response(500, f"Internal error: {type(e).__name__}")
-        return "Internal server error", 500
+        return _page(500, "Internal server error",
+                     "Something went wrong on the server; the details are in its log.", None)
+
+    def _page(code: int, title: str, message: str, e):
+        """A page (not /api/) error in the app's own style and with its navigation; titles are Werkzeug's
+        ("Not Found" reads "Page not found"). If the page itself cannot render, plain text."""
+        from flask import render_template
+
+        title = "Page not found" if code == 404 else title
+        try:
+            resp = app.make_response((render_template("error.html", active=None, path=request.path, code=code,
+                                                      title=title, message=message), code))
+        except Exception:   # a broken template must not hide the original error
+            app.logger.exception("error page failed to render")
+            resp = app.make_response((f"{code} {title}", code, {"Content-Type": "text/plain; charset=utf-8"}))
+        if e is not None and hasattr(e, "get_headers"):   # keep e.g. 405's Allow header
+            for k, v in e.get_headers():
+                if k.lower() != "content-type":
+                    resp.headers[k] = v
+        return resp

@@ -37,10 +37,12 @@ def api_docs():
 
 @bp.get("/blendshapes")
 def blendshapes():
-    """What each of the 52 expression blendshapes the Live page shows means."""
+    """What each of the 52 blendshape scores the Live page shows means."""
     from facial_feedback.blendshapes import MEANINGS
 
-    return render_template("blendshapes.html", active=None, meanings=MEANINGS)
+    # "_neutral" is the model's rest-face score, not an ARKit movement: listed apart, so the table is the 51 movements
+    shapes = {k: v for k, v in MEANINGS.items() if not k.startswith("_")}
+    return render_template("blendshapes.html", active=None, meanings=shapes, neutral=MEANINGS.get("_neutral"))
 
 
 @bp.get("/favicon.ico")
