@@ -280,6 +280,20 @@ def test_posthoc_choice_moves_the_prior():
     assert ch["bias"][0] >= 1.5 and ch["validation"]["c"]["accuracy"] > (lp.argmax(1) == y).mean() + 0.05
 
 
+@need_torch
+def test_head_refit_class_weights_favour_rare_classes():
+    """sfew_heads' balancing: mean weight 1 (the SFEW weight keeps its meaning), a rare class weighs more,
+    soft targets get their expected weight, balance 0 is no weighting."""
+    import torch
+    from training.sfew_heads import class_weights
+    y = torch.tensor([0] * 90 + [1] * 10)
+    w = class_weights(y, 0.5)
+    assert abs(float(w.mean()) - 1) < 1e-6 and float(w[-1] / w[0]) == pytest.approx(3.0, rel=1e-5)
+    assert torch.allclose(class_weights(y, 0.0), torch.ones(100))
+    dist = torch.nn.functional.one_hot(y, 7).float()
+    assert torch.allclose(class_weights(dist, 0.5), w)
+
+
 SFEW = DATASETS / "sfew" / "Train"
 
 

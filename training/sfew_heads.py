@@ -47,7 +47,9 @@ def features(net, imgs_u8: np.ndarray, size: int, flip: bool = False, batch: int
     return np.concatenate(out).astype(np.float32)
 
 
-def gather(ckpt: Path, root=None, crop=None) -> dict:
+def gather(ckpt: Path, root=None, crop=None, views: int = 2) -> dict:
+    """views: 2 = plain + mirrored (the manifest's TTA), 1 = plain only (a costlier network that must fit
+    the per-face budget without TTA is chosen, and shipped, as it will run)."""
     from facial_feedback.emotion import CropSpec
     from .export import load_net
     from .sfew import load_sfew, meshes, shipped_crops
@@ -77,34 +79,52 @@ def gather(ckpt: Path, root=None, crop=None) -> dict:
                      sf_y=sf.labels, sf_folds=sf.folds)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **feats)
+    feats["pub"], feats["sf"] = feats["pub"][:views], feats["sf"][:views]
     heads = {f"{k}.{p}": ck["model"][f"head_{k}.{p}"].float() for k in ("ferplus", "fer2013") for p in ("weight", "bias")}
     return dict(feats, heads=heads, ckpt=ck, crop=crop)
 
 
-def fit_heads(g: dict, sf_mask: np.ndarray, w_sfew: float, wd: float = 1e-3, iters: int = 60) -> dict:
-    """Both heads on FER Training (+ the SFEW stills in sf_mask, weighted w_sfew each relative to a FER image)."""
+def class_weights(target: torch.Tensor, balance: float) -> torch.Tensor:
+    """Per-sample weights (frequency of the sample's class)^-balance, mean 1 over the samples, so the SFEW
+    weight keeps its meaning. target: (N,) labels or (N,7) distributions (weight = expected class weight)."""
+    soft = target.dim() == 2
+    freq = target.sum(0) if soft else torch.bincount(target, minlength=7).float()
+    cw = (freq.clamp_min(1) / freq.sum()) ** -balance
+    w = target @ cw if soft else cw[target]
+    return w / w.mean()
+
+
+def fit_heads(g: dict, sf_mask: np.ndarray, w_sfew: float, wd: float = 1e-3, iters: int = 60,
+              balance: float = 0.0) -> dict:
+    """Both heads on FER Training (+ the SFEW stills in sf_mask, weighted w_sfew each relative to a FER image).
+    balance > 0 weighs each image by its class's frequency^-balance within its set (0.5: square-root
+    balancing), for the rare classes the issue names (disgust, fear)."""
     Xf = torch.from_numpy(g["tr"])
     dist, valid = torch.from_numpy(g["tr_dist"]).float(), torch.from_numpy(g["tr_valid"])
     lab = torch.from_numpy(g["tr_lab"].astype(np.int64))
     Xs = torch.from_numpy(g["sf"][0][sf_mask])
     ys = torch.from_numpy(g["sf_y"][sf_mask].astype(np.int64))
+    ws = class_weights(ys, balance) if len(ys) else ys.float()
     out = {}
     for head in ("ferplus", "fer2013"):
         W = g["heads"][f"{head}.weight"].clone().requires_grad_(True)
         b = g["heads"][f"{head}.bias"].clone().requires_grad_(True)
         opt = torch.optim.LBFGS([W, b], lr=0.5, max_iter=iters, history_size=20, line_search_fn="strong_wolfe")
 
+        m = valid if head == "ferplus" else lab >= 0
+        wf = class_weights(dist[m] if head == "ferplus" else lab[m], balance)
+        Xm, dm, lm = Xf[m], dist[m], lab[m]
+
         def closure():
             opt.zero_grad()
-            zf = Xf @ W.T + b
+            zf = Xm @ W.T + b
             if head == "ferplus":
-                lf = -(dist[valid] * F.log_softmax(zf[valid], 1)).sum(1)
+                lf = -(dm * F.log_softmax(zf, 1)).sum(1)
             else:
-                m = lab >= 0
-                lf = F.cross_entropy(zf[m], lab[m], reduction="none")
-            tot, n = lf.sum(), float(len(lf))
+                lf = F.cross_entropy(zf, lm, reduction="none")
+            tot, n = (wf * lf).sum(), float(len(lf))
             if w_sfew > 0 and len(ys):
-                tot = tot + w_sfew * F.cross_entropy(Xs @ W.T + b, ys, reduction="sum")
+                tot = tot + w_sfew * (ws * F.cross_entropy(Xs @ W.T + b, ys, reduction="none")).sum()
                 n += w_sfew * len(ys)
             loss = tot / n + wd * (W ** 2).sum()
             loss.backward()
@@ -125,13 +145,13 @@ def parts(g: dict, heads: dict):
     return P.validation_parts(pub, pv, g["sf_y"], sv)
 
 
-def cross_validate(g: dict, w_sfew: float, wd: float) -> dict:
+def cross_validate(g: dict, w_sfew: float, wd: float, balance: float = 0.0) -> dict:
     folds, y = g["sf_folds"], g["sf_y"]
     pred = np.full(len(y), -1)
     per = []
     for k in sorted(set(folds)):
         tr, te = folds != k, folds == k
-        fp, fe, sf = parts(g, fit_heads(g, tr, w_sfew, wd))
+        fp, fe, sf = parts(g, fit_heads(g, tr, w_sfew, wd, balance=balance))
         ch = P.choose([fp, fe, sf.subset(tr)])
         pred[te] = P.predict(sf.subset(te), ch["w_ferplus"], np.array(ch["bias"]))
         per.append({"fold": int(k), "n": int(te.sum()), "w_ferplus": ch["w_ferplus"],
@@ -139,7 +159,8 @@ def cross_validate(g: dict, w_sfew: float, wd: float) -> dict:
                     "publictest": {n: d["accuracy"] for n, d in ch["validation"].items() if "PublicTest" in n}})
     cm = confusion(pred, y)
     rec = recall_per_class(cm)
-    return {"w_sfew": w_sfew, "wd": wd, "accuracy": float((pred == y).mean()), "balanced_accuracy": float(rec.mean()),
+    return {"w_sfew": w_sfew, "wd": wd, "balance": balance, "accuracy": float((pred == y).mean()),
+            "balanced_accuracy": float(rec.mean()),
             "recall": dict(zip(D.EMOTIONS, map(float, rec))), "confusion": cm.tolist(), "folds": per}
 
 
@@ -150,19 +171,24 @@ def main(argv=None):
     ap.add_argument("--data")
     ap.add_argument("--wd", type=float, default=1e-3)
     ap.add_argument("--w-sfew", type=float, nargs="+", default=list(W_SFEW_GRID))
+    ap.add_argument("--balance", type=float, nargs="+", default=[0.0],
+                    help="class-balance exponents to cross-validate (0 = none, 0.5 = square-root balancing)")
+    ap.add_argument("--tta", choices=["hflip", "none"], default="hflip",
+                    help="hflip: score and ship plain + mirrored views; none: the plain view only")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     cmd = "python -m training.sfew_heads " + " ".join(sys.argv[1:] if argv is None else argv)
-    g = gather(Path(a.ckpt), a.data)
+    tta = ("none", "hflip") if a.tta == "hflip" else ("none",)
+    g = gather(Path(a.ckpt), a.data, views=len(tta))
     cvs = []
-    for w in a.w_sfew:
-        cv = cross_validate(g, w, a.wd)
+    for w, bal in [(w, bal) for bal in a.balance for w in a.w_sfew]:
+        cv = cross_validate(g, w, a.wd, bal)
         cvs.append(cv)
-        print(f"w_sfew {w}: SFEW Train 5-fold CV {100 * cv['accuracy']:.2f}% (balanced {100 * cv['balanced_accuracy']:.2f}%); "
+        print(f"w_sfew {w}, balance {bal}: SFEW Train 5-fold CV {100 * cv['accuracy']:.2f}% (balanced {100 * cv['balanced_accuracy']:.2f}%); "
               "PublicTest per fold " + ", ".join(f"{100 * np.mean(list(f['publictest'].values())):.1f}" for f in cv["folds"]),
               file=sys.stderr)
     best = max(cvs, key=lambda c: c["accuracy"] + c["balanced_accuracy"])
-    heads = fit_heads(g, np.ones(len(g["sf_y"]), bool), best["w_sfew"], a.wd)
+    heads = fit_heads(g, np.ones(len(g["sf_y"]), bool), best["w_sfew"], a.wd, balance=best["balance"])
     fp, fe, sf = parts(g, heads)
     final = P.choose([fp, fe, sf])
     # the checkpoint with the re-fitted heads -> ONNX (+ parity) -> the chosen mix baked in
@@ -174,7 +200,8 @@ def main(argv=None):
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(ck, out / "heads.pt")
-    man = export(out / "heads.pt", out, head="ferplus", name="facial-feedback-emotion-faceres", crop=g["crop"])
+    man = export(out / "heads.pt", out, head="ferplus", name="facial-feedback-emotion-faceres", crop=g["crop"],
+                 tta=tta)
     onnx_path = out / man["file"]
     P.bake(onnx_path, onnx_path, final["w_ferplus"], final["bias"], other="logits_other")
     man["sha256"] = sha256(onnx_path)
@@ -185,14 +212,15 @@ def main(argv=None):
                    "Train (python -m training.sfew_heads)")
     man["posthoc"] = {"w_ferplus": final["w_ferplus"], "bias": dict(zip(D.EMOTIONS, final["bias"])),
                       "objective": final["objective"], "validation": final["validation"], "command": cmd}
-    man["sfew_heads"] = {"w_sfew": best["w_sfew"], "wd": a.wd, "command": cmd,
+    man["sfew_heads"] = {"w_sfew": best["w_sfew"], "balance": best["balance"], "wd": a.wd, "command": cmd,
                          "note": "SFEW Train is in the heads' training data: its score is the 5-fold CV below, "
                                  "never the in-sample accuracy",
                          "cv": {k: v for k, v in best.items()},
-                         "cv_all_candidates": [{k: c[k] for k in ("w_sfew", "accuracy", "balanced_accuracy")} for c in cvs]}
+                         "cv_all_candidates": [{k: c[k] for k in ("w_sfew", "balance", "accuracy", "balanced_accuracy")}
+                                               for c in cvs]}
     man["data"]["train"] += "; heads re-fitted with SFEW 2.0 Train (859 film stills, research EULA, not redistributed)"
     (out / "emotion.json").write_text(json.dumps(man, indent=2) + "\n")
-    print(json.dumps({"chosen_w_sfew": best["w_sfew"], "cv_accuracy": best["accuracy"],
+    print(json.dumps({"chosen_w_sfew": best["w_sfew"], "chosen_balance": best["balance"], "cv_accuracy": best["accuracy"],
                       "cv_balanced": best["balanced_accuracy"], "w_ferplus": final["w_ferplus"], "bias": final["bias"],
                       "validation_in_sample": {n: d["accuracy"] for n, d in final["validation"].items()}}, indent=1))
 
