@@ -112,16 +112,14 @@ def fit_heads(g: dict, sf_mask: np.ndarray, w_sfew: float, wd: float = 1e-3, ite
         opt = torch.optim.LBFGS([W, b], lr=0.5, max_iter=iters, history_size=20, line_search_fn="strong_wolfe")
 
         m = valid if head == "ferplus" else lab >= 0
-        wf = class_weights(dist[m] if head == "ferplus" else lab[m], balance)
-        Xm, dm, lm = Xf[m], dist[m], lab[m]
+        Xm, tgt = Xf[m], (dist[m] if head == "ferplus" else lab[m])   # vote distributions or labels
+        wf = class_weights(tgt, balance)
 
         def closure():
             opt.zero_grad()
             zf = Xm @ W.T + b
-            if head == "ferplus":
-                lf = -(dm * F.log_softmax(zf, 1)).sum(1)
-            else:
-                lf = F.cross_entropy(zf, lm, reduction="none")
+            lf = (-(tgt * F.log_softmax(zf, 1)).sum(1) if head == "ferplus"
+                  else F.cross_entropy(zf, tgt, reduction="none"))
             tot, n = (wf * lf).sum(), float(len(lf))
             if w_sfew > 0 and len(ys):
                 tot = tot + w_sfew * (ws * F.cross_entropy(Xs @ W.T + b, ys, reduction="none")).sum()
