@@ -294,6 +294,31 @@ def test_head_refit_class_weights_favour_rare_classes():
     assert torch.allclose(class_weights(dist, 0.5), w)
 
 
+
+def test_head_refit_mirrored_stills_keep_the_sfew_weight():
+    """sfew_heads --sfew-mirror: a still and its mirror at half weight each. Were the mirror identical to
+    the still, the loss and so the heads would be those of the plain fit; a real mirror moves them."""
+    import torch
+    from training.sfew_heads import fit_heads
+    rng = np.random.default_rng(0)
+    n, ns, d = 300, 60, 16
+    lab = rng.integers(0, 7, n)
+    dist = np.eye(7, dtype=np.float32)[lab] * 0.8 + 0.2 / 7
+    sf = rng.normal(size=(1, ns, d)).astype(np.float32)
+    g = dict(tr=rng.normal(size=(n, d)).astype(np.float32) + np.eye(7, d, dtype=np.float32)[lab],
+             tr_dist=dist, tr_valid=np.ones(n, bool), tr_lab=lab, sf=sf, sf_y=rng.integers(0, 7, ns),
+             heads={f"{h}.{p}": torch.zeros((7, d) if p == "weight" else 7) for h in ("ferplus", "fer2013")
+                    for p in ("weight", "bias")})
+    mask = np.ones(ns, bool)
+    plain = fit_heads(g, mask, 10.0)
+    same = fit_heads(dict(g, sf_fit=np.concatenate([sf, sf])), mask, 10.0, mirror=True)
+    moved = fit_heads(dict(g, sf_fit=np.concatenate([sf, -sf])), mask, 10.0, mirror=True)
+    for h in ("ferplus", "fer2013"):
+        assert np.allclose(plain[h][0], same[h][0], atol=1e-3) and np.allclose(plain[h][1], same[h][1], atol=1e-3)
+        assert not np.allclose(plain[h][0], moved[h][0], atol=1e-2)
+    with pytest.raises(ValueError):
+        fit_heads(g, mask, 10.0, mirror=True)
+
 @need_data
 def test_label_agreement_on_publictest():
     """The validation fact behind issue 18's two accuracy targets: FER+ majorities and FER2013 labels differ."""

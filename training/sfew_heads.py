@@ -15,7 +15,10 @@ is printed. The shipped heads are then fitted on FER + all of SFEW Train. Privat
 
 Features: each image as the pipeline feeds it (the pipeline crop of the still at 48 px grey, bilinear to
 the network's size; FER's 48-px crops the same), plain and mirrored views (TTA) for scoring, plain
-only for fitting. Heads: L-BFGS on the full batch from the fine-tuned heads, L2 `wd`.
+only for fitting, unless `--sfew-mirror`: then each SFEW still is fitted as its plain and its mirrored view,
+at half weight each (a face's expression does not change in the mirror; 859 stills become 1,718 samples of
+the same total weight, with the fold of their film). Heads: L-BFGS on the full batch from the fine-tuned
+heads, L2 `wd`.
 """
 from __future__ import annotations
 
@@ -79,6 +82,7 @@ def gather(ckpt: Path, root=None, crop=None, views: int = 2) -> dict:
                      sf_y=sf.labels, sf_folds=sf.folds)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **feats)
+    feats["sf_fit"] = feats["sf"]          # both views, for fitting with --sfew-mirror whatever is scored
     feats["pub"], feats["sf"] = feats["pub"][:views], feats["sf"][:views]
     heads = {f"{k}.{p}": ck["model"][f"head_{k}.{p}"].float() for k in ("ferplus", "fer2013") for p in ("weight", "bias")}
     return dict(feats, heads=heads, ckpt=ck, crop=crop)
@@ -95,15 +99,20 @@ def class_weights(target: torch.Tensor, balance: float) -> torch.Tensor:
 
 
 def fit_heads(g: dict, sf_mask: np.ndarray, w_sfew: float, wd: float = 1e-3, iters: int = 60,
-              balance: float = 0.0) -> dict:
+              balance: float = 0.0, mirror: bool = False) -> dict:
     """Both heads on FER Training (+ the SFEW stills in sf_mask, weighted w_sfew each relative to a FER image).
     balance > 0 weighs each image by its class's frequency^-balance within its set (0.5: square-root
-    balancing), for the rare classes the issue names (disgust, fear)."""
+    balancing), for the rare classes the issue names (disgust, fear). mirror: each still in sf_mask is
+    fitted twice, plain and mirrored, at w_sfew / 2 each."""
     Xf = torch.from_numpy(g["tr"])
     dist, valid = torch.from_numpy(g["tr_dist"]).float(), torch.from_numpy(g["tr_valid"])
     lab = torch.from_numpy(g["tr_lab"].astype(np.int64))
-    Xs = torch.from_numpy(g["sf"][0][sf_mask])
-    ys = torch.from_numpy(g["sf_y"][sf_mask].astype(np.int64))
+    sf_views = g.get("sf_fit", g["sf"])[:2 if mirror else 1]
+    if mirror and len(sf_views) < 2:
+        raise ValueError("mirror=True needs the mirrored SFEW features (gather() keeps them in 'sf_fit')")
+    Xs = torch.from_numpy(np.concatenate([v[sf_mask] for v in sf_views]))
+    ys = torch.from_numpy(np.tile(g["sf_y"][sf_mask].astype(np.int64), len(sf_views)))
+    w_sfew = w_sfew / len(sf_views)
     ws = class_weights(ys, balance) if len(ys) else ys.float()
     out = {}
     for head in ("ferplus", "fer2013"):
@@ -143,13 +152,13 @@ def parts(g: dict, heads: dict):
     return P.validation_parts(pub, pv, g["sf_y"], sv)
 
 
-def cross_validate(g: dict, w_sfew: float, wd: float, balance: float = 0.0) -> dict:
+def cross_validate(g: dict, w_sfew: float, wd: float, balance: float = 0.0, mirror: bool = False) -> dict:
     folds, y = g["sf_folds"], g["sf_y"]
     pred = np.full(len(y), -1)
     per = []
     for k in sorted(set(folds)):
         tr, te = folds != k, folds == k
-        fp, fe, sf = parts(g, fit_heads(g, tr, w_sfew, wd, balance=balance))
+        fp, fe, sf = parts(g, fit_heads(g, tr, w_sfew, wd, balance=balance, mirror=mirror))
         ch = P.choose([fp, fe, sf.subset(tr)])
         pred[te] = P.predict(sf.subset(te), ch["w_ferplus"], np.array(ch["bias"]))
         per.append({"fold": int(k), "n": int(te.sum()), "w_ferplus": ch["w_ferplus"],
@@ -157,7 +166,7 @@ def cross_validate(g: dict, w_sfew: float, wd: float, balance: float = 0.0) -> d
                     "publictest": {n: d["accuracy"] for n, d in ch["validation"].items() if "PublicTest" in n}})
     cm = confusion(pred, y)
     rec = recall_per_class(cm)
-    return {"w_sfew": w_sfew, "wd": wd, "balance": balance, "accuracy": float((pred == y).mean()),
+    return {"w_sfew": w_sfew, "wd": wd, "balance": balance, "mirror": mirror, "accuracy": float((pred == y).mean()),
             "balanced_accuracy": float(rec.mean()),
             "recall": dict(zip(D.EMOTIONS, map(float, rec))), "confusion": cm.tolist(), "folds": per}
 
@@ -173,6 +182,8 @@ def main(argv=None):
                     help="class-balance exponents to cross-validate (0 = none, 0.5 = square-root balancing)")
     ap.add_argument("--tta", choices=["hflip", "none"], default="hflip",
                     help="hflip: score and ship plain + mirrored views; none: the plain view only")
+    ap.add_argument("--sfew-mirror", action="store_true", dest="sfew_mirror",
+                    help="fit the heads on each SFEW still and its mirror image (half weight each)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     cmd = "python -m training.sfew_heads " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -180,13 +191,14 @@ def main(argv=None):
     g = gather(Path(a.ckpt), a.data, views=len(tta))
     cvs = []
     for w, bal in [(w, bal) for bal in a.balance for w in a.w_sfew]:
-        cv = cross_validate(g, w, a.wd, bal)
+        cv = cross_validate(g, w, a.wd, bal, a.sfew_mirror)
         cvs.append(cv)
-        print(f"w_sfew {w}, balance {bal}: SFEW Train 5-fold CV {100 * cv['accuracy']:.2f}% (balanced {100 * cv['balanced_accuracy']:.2f}%); "
+        print(f"w_sfew {w}, balance {bal}, mirror {a.sfew_mirror}: SFEW Train 5-fold CV {100 * cv['accuracy']:.2f}% (balanced {100 * cv['balanced_accuracy']:.2f}%); "
               "PublicTest per fold " + ", ".join(f"{100 * np.mean(list(f['publictest'].values())):.1f}" for f in cv["folds"]),
               file=sys.stderr)
     best = max(cvs, key=lambda c: c["accuracy"] + c["balanced_accuracy"])
-    heads = fit_heads(g, np.ones(len(g["sf_y"]), bool), best["w_sfew"], a.wd, balance=best["balance"])
+    heads = fit_heads(g, np.ones(len(g["sf_y"]), bool), best["w_sfew"], a.wd, balance=best["balance"],
+                      mirror=a.sfew_mirror)
     fp, fe, sf = parts(g, heads)
     final = P.choose([fp, fe, sf])
     # the checkpoint with the re-fitted heads -> ONNX (+ parity) -> the chosen mix baked in
@@ -210,7 +222,8 @@ def main(argv=None):
                    "Train (python -m training.sfew_heads)")
     man["posthoc"] = {"w_ferplus": final["w_ferplus"], "bias": dict(zip(D.EMOTIONS, final["bias"])),
                       "objective": final["objective"], "validation": final["validation"], "command": cmd}
-    man["sfew_heads"] = {"w_sfew": best["w_sfew"], "balance": best["balance"], "wd": a.wd, "command": cmd,
+    man["sfew_heads"] = {"w_sfew": best["w_sfew"], "balance": best["balance"], "mirror": a.sfew_mirror, "wd": a.wd,
+                         "command": cmd,
                          "note": "SFEW Train is in the heads' training data: its score is the 5-fold CV below, "
                                  "never the in-sample accuracy",
                          "cv": {k: v for k, v in best.items()},
