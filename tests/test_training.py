@@ -294,7 +294,6 @@ def test_head_refit_class_weights_favour_rare_classes():
     assert torch.allclose(class_weights(dist, 0.5), w)
 
 
-
 def test_head_refit_mirrored_stills_keep_the_sfew_weight():
     """sfew_heads --sfew-mirror: a still and its mirror at half weight each. Were the mirror identical to
     the still, the loss and so the heads would be those of the plain fit; a real mirror moves them."""
@@ -318,6 +317,7 @@ def test_head_refit_mirrored_stills_keep_the_sfew_weight():
         assert not np.allclose(plain[h][0], moved[h][0], atol=1e-2)
     with pytest.raises(ValueError):
         fit_heads(g, mask, 10.0, mirror=True)
+
 
 @need_data
 def test_label_agreement_on_publictest():
