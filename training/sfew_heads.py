@@ -184,8 +184,9 @@ def main(argv=None):
                     help="hflip: score and ship plain + mirrored views; none: the plain view only")
     ap.add_argument("--sfew-mirror", action="store_true", dest="sfew_mirror",
                     help="fit the heads on each SFEW still and its mirror image (half weight each)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 beside a training run; 2 on an idle machine)")
     a = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     cmd = "python -m training.sfew_heads " + " ".join(sys.argv[1:] if argv is None else argv)
     tta = ("none", "hflip") if a.tta == "hflip" else ("none",)
     g = gather(Path(a.ckpt), a.data, views=len(tta))
