@@ -64,6 +64,39 @@ def test_analyze_all_good_exits_zero(capsys):
     assert "1 face" in capsys.readouterr().out
 
 
+def test_analyze_with_another_label_set(capsys):
+    """--emotion-labels fer2013: the same faces, read by the FER2013 head (its own label convention)."""
+    rows = {}
+    for labels in ("mixed", "fer2013"):
+        assert main(["analyze", str(media("multi_face.jpg")), "--json", "--emotion-labels", labels]) == 0
+        rows[labels] = json.loads(capsys.readouterr().out)
+    a, b = rows["mixed"]["faces"], rows["fer2013"]["faces"]
+    assert len(a) == len(b) == 5 and [f["box"] for f in a] == [f["box"] for f in b]
+    assert all(abs(sum(f["emotion"]["scores"].values()) - 1) < 1e-3 for f in b)
+    assert [f["emotion"]["scores"] for f in a] != [f["emotion"]["scores"] for f in b]
+    assert sum(f["emotion"]["label"] == "happy" for f in b) >= 4   # five people laughing, whichever convention
+
+
+def test_a_label_set_the_model_lacks_is_one_line(tmp_path, monkeypatch, capsys):
+    """A model whose manifest offers no label sets (an older or a user's own model) refuses
+    --emotion-labels fer2013 with one line naming what it offers, before reading any input."""
+    from facial_feedback.emotion import DEFAULT_MANIFEST
+    from facial_feedback.pipeline import Analyzer
+
+    m = json.loads(DEFAULT_MANIFEST.read_text())
+    m.pop("label_sets", None)
+    (tmp_path / "emotion.json").write_text(json.dumps(m))
+    (tmp_path / m["file"]).symlink_to(DEFAULT_MANIFEST.parent / m["file"])
+    defaults = Analyzer.__init__.__defaults__
+    monkeypatch.setattr(Analyzer.__init__, "__defaults__", (defaults[0], tmp_path / "emotion.json"))
+    assert main(["analyze", str(media("single_face.jpg")), "--emotion-labels", "fer2013"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == ("error: emotion labels 'fer2013' are not offered by emotion.json "
+                                         "(offered: mixed)")
+    assert main(["analyze", str(media("single_face.jpg")), "--json"]) == 0   # the mix it still serves
+    assert json.loads(capsys.readouterr().out)["faces"][0]["emotion"]["label"] == "happy"
+
+
 def test_face_crops_mode(tmp_path, astronaut, capsys):
     from PIL import Image
 

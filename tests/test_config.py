@@ -16,11 +16,12 @@ def test_cli_defaults_are_the_config_defaults(command):
 def test_every_video_setting_has_a_flag():
     ns = build_parser().parse_args(["video", "x.mp4", "--max-faces", "3", "--smoothing", "0",
                                     "--detect-interval", "0.25", "--track-memory", "1.5",
-                                    "--min-face-score", "0.6", "--no-signals"])
+                                    "--min-face-score", "0.6", "--no-signals", "--emotion-labels", "ferplus"])
     assert analyzer_config(ns) == AnalyzerConfig(min_face_score=0.6, max_faces=3, emotion_smoothing=0.0,
-                                                 track_memory=1.5, detect_interval=0.25, signals=False)
-    ns = build_parser().parse_args(["analyze", "x.jpg", "--min-face-score", "0.7"])
-    assert analyzer_config(ns).min_face_score == 0.7
+                                                 track_memory=1.5, detect_interval=0.25, signals=False,
+                                                 emotion_labels="ferplus")
+    ns = build_parser().parse_args(["analyze", "x.jpg", "--min-face-score", "0.7", "--emotion-labels", "fer2013"])
+    assert analyzer_config(ns).min_face_score == 0.7 and analyzer_config(ns).emotion_labels == "fer2013"
 
 
 def test_bad_settings_say_which(capsys):
@@ -31,6 +32,11 @@ def test_bad_settings_say_which(capsys):
     with pytest.raises(ValueError, match="detect_interval"):
         AnalyzerConfig(detect_interval=0)
     assert AnalyzerConfig.from_dict({"max_faces": 4, "detect_interval": 1}) == AnalyzerConfig(max_faces=4)
+    with pytest.raises(ValueError, match="emotion_labels must be one of mixed, ferplus, fer2013, got 'fer'"):
+        AnalyzerConfig.from_dict({"emotion_labels": "fer"})
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", "x.jpg", "--emotion-labels", "affectnet"])
+    assert e.value.code == 2 and "invalid choice: 'affectnet'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["video", "x.mp4", "--max-faces", "0"])
     assert e.value.code == 2 and "max_faces must be at least 1" in capsys.readouterr().err

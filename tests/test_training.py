@@ -247,6 +247,34 @@ def test_evaluate_probabilities_are_emotion_models():
     assert np.abs(sh.probs(sh.views(crops), 3.0) - p_eval).max() > 1e-3
 
 
+def test_label_sets_pick_a_head_and_its_temperature(tmp_path):
+    """emotion_labels: "mixed" is the shipped output; "ferplus" / "fer2013" are the raw heads, each
+    softened by its own PublicTest temperature from the manifest (training.evaluate --write-manifest)."""
+    from facial_feedback.emotion import LABEL_SETS, EmotionModel, ModelError, _softmax
+    m = json.loads((MODELS / "emotion.json").read_text())
+    sets = m["label_sets"]
+    assert set(sets) == set(LABEL_SETS)
+    assert sets["mixed"]["output"] == "logits" and sets["mixed"]["temperature"] == m["temperature"]
+    assert {sets[k]["output"] for k in ("ferplus", "fer2013")} == {"logits_ferplus", "logits_fer2013"}
+    assert "FER2013 original labels" in sets["fer2013"]["temperature_fitted_on"]
+    crops = _astronaut_crops()
+    mixed = EmotionModel(MODELS / "emotion.json")
+    p_mixed = np.stack([e.probs for e in mixed.predict_crops(crops)])
+    for kind in ("ferplus", "fer2013"):
+        em = EmotionModel(MODELS / "emotion.json", labels=kind)
+        p = np.stack([e.probs for e in em.predict_crops(crops)])
+        raw = mixed.view_logits(crops, sets[kind]["output"])
+        np.testing.assert_allclose(p, _softmax(raw / sets[kind]["temperature"]).mean(0), atol=1e-6)
+        assert np.abs(p - p_mixed).max() > 1e-3, kind   # another output, not the mix again
+    # a manifest that offers no label sets serves the mix and refuses the others by name
+    old = dict(m); old.pop("label_sets")
+    (tmp_path / "emotion.json").write_text(json.dumps(old))
+    (tmp_path / m["file"]).symlink_to(MODELS / m["file"])
+    assert EmotionModel(tmp_path / "emotion.json").labels == "mixed"
+    with pytest.raises(ModelError, match="'fer2013' are not offered by emotion.json \\(offered: mixed\\)"):
+        EmotionModel(tmp_path / "emotion.json", labels="fer2013")
+
+
 def test_posthoc_bake_computes_the_mix(tmp_path):
     """The baked graph's `logits` = w log_softmax(ferplus) + (1-w) log_softmax(fer2013) + b, and re-baking
     a baked graph re-mixes from the raw heads."""

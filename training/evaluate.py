@@ -6,8 +6,9 @@
 
 Every probability of "ours" comes from facial_feedback.emotion.EmotionModel (the class the pipeline
 uses): its resize to the network input, normalisation, TTA views and softmax(logits / T) averaged,
-on the graph's shipped output `logits`. Other graph outputs (raw heads) are scored as diagnostics,
-marked "not shipped". SFEW Train (859 film stills) is cut the way the pipeline cuts a face
+on the graph's shipped output `logits`. The raw heads (graph outputs `logits_ferplus`, `logits_fer2013`)
+are scored too: a user may pick either label convention instead of the mix (AnalyzerConfig.emotion_labels);
+--write-manifest stores each one's output, PublicTest temperature and scores as the manifest's `label_sets`. SFEW Train (859 film stills) is cut the way the pipeline cuts a face
 (MediaPipe mesh of the still -> EmotionModel.crops) and also as a whole-still face crop; when the
 model's output was chosen with SFEW (training.posthoc), the 5-fold film-grouped cross-validation of
 that choice is the SFEW estimate.
@@ -198,6 +199,41 @@ def speed_only(manifests, rounds: int = 5) -> None:
 
 
 SHIPPED = "ours (shipped output)"
+# the label conventions a user may pick (facial_feedback.emotion.LABEL_SETS) besides the shipped mix
+LABEL_SET_OUTPUTS = {"ferplus": "logits_ferplus", "fer2013": "logits_fer2013"}
+LABEL_SET_ABOUT = {
+    "mixed": "the default: one mix of both heads, tuned on FER+ majorities, FER2013's labels and film stills",
+    "ferplus": "the FER+ head: follows the majority of FER+'s ten annotators (more often neutral)",
+    "fer2013": "the FER2013 head: follows FER2013's original single labels (more angry, fear, sad)"}
+
+
+def extra_name(output: str) -> str:
+    """The results' name of a graph output other than the shipped one (the raw heads)."""
+    kind = {o: k for k, o in LABEL_SET_OUTPUTS.items()}.get(output)
+    return f"ours, output {output} " + (f"(label set {kind}, opt-in)" if kind else "(not shipped)")
+
+
+def label_sets(res: dict, outputs, shipped_output: str, cmd: str) -> dict:
+    """The manifest's `label_sets`: per convention its graph output, PublicTest temperature and headline
+    test accuracies (each label set is scored on both test sets; which one it is meant for is its name)."""
+    s = res["scores"]
+    out = {}
+    for kind, output in [("mixed", shipped_output)] + list(LABEL_SET_OUTPUTS.items()):
+        if output not in outputs:
+            continue
+        name = SHIPPED if kind == "mixed" else extra_name(output)
+        pick = lambda k, f="accuracy": s.get(f"{name} @ {k}", {}).get(f)
+        metrics = {"publictest_ferplus_majority_acc": pick("FER+ PublicTest (Valid), majority"),
+                   "publictest_fer2013_acc": pick("FER2013 PublicTest, original labels"),
+                   "ferplus_test_majority_acc": pick("FER+ Test, majority, 7 classes"),
+                   "fer2013_privatetest_acc": pick("FER2013 PrivateTest, original labels (3,589)"),
+                   "ferplus_test_ece_after_temperature": pick("FER+ Test, majority, 7 classes", "ece_temperature"),
+                   "fer2013_privatetest_ece_after_temperature": pick("FER2013 PrivateTest, original labels (3,589)",
+                                                                     "ece_temperature")}
+        out[kind] = {"output": output, "temperature": res["temperatures"][name]["T"],
+                     "temperature_fitted_on": res["temperatures"][name]["fitted_on"], "about": LABEL_SET_ABOUT[kind],
+                     "metrics": {k: v for k, v in metrics.items() if v is not None}, "command": cmd}
+    return out
 FACEAPI = "face-api.js expression net"
 BENCHES = [("publictest", "ferplus", "FER+ PublicTest (Valid), majority"),
            ("publictest", "fer2013", "FER2013 PublicTest, original labels")]
@@ -246,8 +282,8 @@ def main(argv=None):
     # predictors: name -> (probability function, {set name: (V,N,7) views})
     extra = [o for o in ours.outputs if o != man.output_name]
     preds = {SHIPPED: (ours.probs, {k: ours.views(v.images) for k, v in sets.items()})}
-    for o in extra:   # diagnostics: other graph outputs (raw heads), not what the pipeline shows
-        preds[f"ours, output {o} (not shipped)"] = (ours.probs, {k: ours.views(v.images, o) for k, v in sets.items()})
+    for o in extra:   # other graph outputs: the raw heads, shown only when a user picks their label set
+        preds[extra_name(o)] = (ours.probs, {k: ours.views(v.images, o) for k, v in sets.items()})
     fer_model = None
     if not a.no_fer:
         try:
@@ -294,12 +330,15 @@ def main(argv=None):
 
     res = {"manifest": str(man_path), "sha256": man.sha256, "tta": list(man.tta), "temperature_shipped": man.temperature,
            "command": cmd, "sets": {k: len(v) for k, v in sets.items()}, "temperatures": {}, "scores": {}}
-    # temperatures: fitted on PublicTest only, FER+ majority labels (the pipeline has one T)
+    # temperatures: fitted on PublicTest only, on FER+ majority labels; the FER2013 head (the label set
+    # `fer2013`, AnalyzerConfig.emotion_labels) on FER2013's own labels, the convention it follows
     pub = sets["publictest"]
-    y, _, keep = labels_for("ferplus", pub)
     for name, (fn, views) in preds.items():
+        bench = "fer2013" if name == extra_name(LABEL_SET_OUTPUTS["fer2013"]) else "ferplus"
+        y, _, keep = labels_for(bench, pub)
         res["temperatures"][name] = {"T": fit_t(fn, views["publictest"][:, keep], y[keep]),
-                                     "fitted_on": "PublicTest, FER+ majority labels"}
+                                     "fitted_on": "PublicTest, " + ("FER2013 original labels" if bench == "fer2013"
+                                                                    else "FER+ majority labels")}
     benches = BENCHES + ([] if a.publictest_only else TEST_BENCHES)
     for name, (fn, views) in preds.items():
         t_fit = res["temperatures"][name]["T"]
@@ -376,6 +415,7 @@ def main(argv=None):
             "ms_per_face_1_thread_with_tta_quietest_block": res["speed"]["quietest_block_median_ms"],
         }
         raw["metrics"] = {k: v for k, v in raw["metrics"].items() if v is not None}
+        raw["label_sets"] = label_sets(res, ours.outputs, man.output_name, cmd)
         assert raw["sha256"] == sha256(man_path.parent / raw["file"]), "manifest sha256 does not match the model"
         man_path.write_text(json.dumps(raw, indent=2) + "\n")
         print(f"updated {man_path}", file=sys.stderr)

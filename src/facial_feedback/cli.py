@@ -84,10 +84,18 @@ def _table_lines(path: Path, d: dict) -> List[str]:
     return lines
 
 
+class _ModelUnusable(Exception):
+    """The models cannot serve these settings (a corrupt or replaced file, a label set the model lacks)."""
+
+
 def _analyzer(ns):
+    from .emotion import ModelError
     from .pipeline import Analyzer
 
-    return Analyzer(analyzer_config(ns))
+    try:
+        return Analyzer(analyzer_config(ns))
+    except ModelError as e:
+        raise _ModelUnusable(str(e)) from None
 
 
 def cmd_analyze(ns) -> int:
@@ -433,6 +441,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     undo = _mute_native_logs()
     try:
         return ns.func(ns)
+    except _ModelUnusable as e:   # one line, before any input is read or any output written
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

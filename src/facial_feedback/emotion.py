@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from . import topology as T
+from .config import EMOTION_LABEL_SETS as LABEL_SETS  # noqa: F401  (re-exported)
 from .types import EMOTIONS, Emotion
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -63,6 +64,19 @@ class Manifest:
     # the face is cut at crop_size x crop_size (what the model's training crops were, e.g. FER's 48)
     # and then resized to size, the network's input; equal to size unless the manifest says otherwise
     crop_size: int = 0
+
+    def label_set(self, name: str = "mixed") -> tuple:
+        """(graph output, temperature) of a label convention (LABEL_SETS)."""
+        sets = self.raw.get("label_sets") or {}
+        if name == "mixed" and "mixed" not in sets:
+            return self.output_name, self.temperature
+        if name not in sets:
+            offered = ", ".join(["mixed"] + [k for k in sets if k != "mixed"])
+            raise ModelError(f"emotion labels {name!r} are not offered by {self.path.name} (offered: {offered})")
+        try:
+            return str(sets[name]["output"]), float(sets[name]["temperature"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"label set {name!r} in {self.path.name} is missing or has a bad field: {e}") from None
 
     @classmethod
     def load(cls, path: Union[str, Path] = DEFAULT_MANIFEST) -> "Manifest":
@@ -173,10 +187,14 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class EmotionModel:
     """ONNX Runtime session + manifest. run() is thread-safe (ORT sessions are)."""
 
-    def __init__(self, manifest: Union[str, Path] = DEFAULT_MANIFEST, threads: int = 1, verify: bool = True):
+    def __init__(self, manifest: Union[str, Path] = DEFAULT_MANIFEST, threads: int = 1, verify: bool = True,
+                 labels: str = "mixed"):
         import onnxruntime as ort
 
         self.manifest = Manifest.load(manifest)
+        # the graph output and temperature behind the label convention asked for (LABEL_SETS)
+        self.labels = labels
+        self._output, self._temperature = self.manifest.label_set(labels)
         onnx_path = self.manifest.path.parent / self.manifest.file
         if not onnx_path.exists():
             raise ModelError(f"emotion model file not found: {onnx_path}")
@@ -189,6 +207,8 @@ class EmotionModel:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         self._sess = ort.InferenceSession(data, sess_options=so, providers=["CPUExecutionProvider"])
+        if self._output not in {o.name for o in self._sess.get_outputs()}:
+            raise ModelError(f"{onnx_path.name} has no output {self._output!r} (label set {labels!r})")
         # map model label order -> EMOTIONS order
         self._order = [self.manifest.labels.index(k) for k in EMOTIONS]
 
@@ -216,19 +236,20 @@ class EmotionModel:
 
     def view_logits(self, crops: np.ndarray, output: Optional[str] = None) -> np.ndarray:
         """Raw model outputs (V, N, 7) for the manifest's TTA views, columns in EMOTIONS order.
-        `output` picks another graph output (evaluation of extra heads); default the shipped one."""
+        `output` picks another graph output (evaluation of extra heads); default the one behind this
+        model's label set (`labels`: the shipped mix unless asked otherwise)."""
         m = self.manifest
         x = self.prepare(crops)
         views = [x]
         if "hflip" in m.tta:
             views.append(x[..., ::-1])
         batch = np.ascontiguousarray(np.concatenate(views, axis=0))
-        out = self._sess.run([output or m.output_name], {m.input_name: batch})[0]
+        out = self._sess.run([output or self._output], {m.input_name: batch})[0]
         return out.reshape(len(views), len(x), -1)[..., self._order]
 
     def probs(self, crops: np.ndarray, temperature: Optional[float] = None, output: Optional[str] = None) -> np.ndarray:
         """(N, 7) probabilities in EMOTIONS order: softmax(logits / T) averaged over the TTA views,
-        exactly what predict_crops returns (T from the manifest unless given)."""
+        exactly what predict_crops returns (T: the label set's, from the manifest, unless given)."""
         m = self.manifest
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)))
@@ -237,7 +258,7 @@ class EmotionModel:
     def combine_views(self, view_logits: np.ndarray, temperature: Optional[float] = None) -> np.ndarray:
         """(V, N, 7) outputs of view_logits -> (N, 7) probabilities: softmax(logits / T), mean over views."""
         m = self.manifest
-        t = m.temperature if temperature is None else temperature
+        t = self._temperature if temperature is None else temperature
         probs = _softmax(view_logits / t) if m.output_kind == "logits" else view_logits
         return probs.mean(axis=0)
 

@@ -9,9 +9,9 @@ from typing import Iterable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the AnalyzerConfig fields each mode has flags for (IMAGE mode has no tracking or smoothing)
-IMAGE_SETTINGS = ("min_face_score", "signals")
-VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_smoothing", "emotion_interval", "track_memory", "detect_interval",
-                  "signals")
+IMAGE_SETTINGS = ("min_face_score", "emotion_labels", "signals")
+VIDEO_SETTINGS = ("min_face_score", "max_faces", "emotion_labels", "emotion_smoothing", "emotion_interval", "track_memory",
+                  "detect_interval", "signals")
 # how `video` spreads its work over threads (batch workers always run one thread: batch.worker)
 RUN_SETTINGS = ("threads", "overlap")
 
@@ -29,6 +29,9 @@ def add_analyzer_flags(parser: argparse.ArgumentParser, names: Iterable[str]) ->
         flag = f.metadata.get("flag", "--" + name.replace("_", "-"))
         if f.type in ("bool", bool):   # on by default: the flag turns it off
             parser.add_argument(flag, dest=name, action="store_false", help="turn off " + f.metadata["help"])
+        elif "choices" in f.metadata:
+            parser.add_argument(flag, dest=name, choices=f.metadata["choices"], default=f.default,
+                                help=f.metadata["help"] + " (default %(default)s)")
         else:
             kind = int if f.type in ("int", int) else float
             parser.add_argument(flag, dest=name, type=kind, default=f.default,

@@ -47,7 +47,7 @@ class Analyzer:
         self.config = config
         self.detector = FaceDetector(DetectorConfig(min_score=config.min_face_score), config.threads)
         self.mesher = FaceMesher(threads=config.threads)
-        self.emotion = EmotionModel(emotion_manifest)
+        self.emotion = EmotionModel(emotion_manifest, labels=config.emotion_labels)
         self.blendshapes = BlendshapeModel() if config.blendshapes else None
 
     def face_blendshapes(self, landmarks: Optional[np.ndarray]):
