@@ -434,10 +434,14 @@ def test_smoke_faceres_train_export_fp16(tmp_path):
     checked against torch with the same rounded weights, and run through the shipped code path."""
     out = tmp_path / "smoke"
     subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--arch", "faceres", "--input-size", "112",
-                    "--freeze", "5", "--lr", "0.005", "--threads", "1", "--out", str(out)],
+                    "--freeze", "5", "--lr", "0.005", "--threads", "1", "--out", str(out),
+                    "--schedule", "constant", "--swa-every", "2"],
                    cwd=REPO, check=True, timeout=300, capture_output=True)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["arch"] == "faceres" and cfg["norm_mean"] == 0.0 and cfg["norm_std"] == 1.0
+    # weight averaging: the running mean of the snapshots is scored on PublicTest and kept beside best.pt
+    rec = json.loads((out / "history.jsonl").read_text().splitlines()[-1])
+    assert rec["swa_n"] >= 2 and 0.0 <= rec["swa_score"] <= 1.0 and (out / "swa.pt").exists()
     from training.export import export
     man = export(out / "last.pt", tmp_path / "export")
     assert man["weights_dtype"] == "float16" and man["parity_max_abs_diff"] <= 1e-4
@@ -446,3 +450,30 @@ def test_smoke_faceres_train_export_fp16(tmp_path):
     em = EmotionModel(tmp_path / "export" / "emotion.json")
     p = em.predict_crops(np.full((2, 48, 48), 128, np.uint8))
     assert len(p) == 2
+
+
+@need_torch
+def test_weight_average_of_committed_stages():
+    """The soup of stages 10-12 is their tensor-wise mean, and the running mean kept while training
+    (train.swa_update) reaches the same weights; networks that differ are refused."""
+    import torch
+    from training.soup import average_state_dicts
+    from training.train import swa_update
+    from training.export import load_net
+    paths = [REPO / "training" / "weights" / f"faceres_s{i}_160.pt" for i in (10, 11, 12)]
+    states = [torch.load(p, map_location="cpu", weights_only=False)["model"] for p in paths]
+    avg = average_state_dicts(states)
+    k = "features.0.0.weight" if "features.0.0.weight" in avg else next(iter(avg))
+    manual = sum(s[k].float() for s in states) / 3
+    assert torch.allclose(avg[k], manual, atol=1e-6)
+    assert not torch.equal(states[0][k].float(), states[2][k].float())   # the stages do differ
+    net, _ = load_net(paths[0])
+    run, n = None, 0
+    for st in states:
+        net.load_state_dict({kk: v.float() for kk, v in st.items()})
+        run, n = swa_update(run, n, net)
+    assert n == 3 and all(torch.allclose(run[kk], avg[kk], atol=1e-5) for kk in avg)
+    w = average_state_dicts(states[:2], [1.0, 0.0])
+    assert torch.allclose(w[k], states[0][k].float())
+    with pytest.raises(ValueError):
+        average_state_dicts([states[0], {kk: v for kk, v in list(states[1].items())[:-1]}])

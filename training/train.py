@@ -59,6 +59,9 @@ DEFAULTS = dict(
     freeze=0,                 # mobilenet/faceres: first N feature modules frozen (no gradient): cheaper steps
     last_channels=0,          # mobilenet: 1280 = keep the 320->1280 layer, 0 = drop it (smaller file)
     ckpt_every=0,             # >0: also save a resumable mid-epoch checkpoint every N batches (slow epochs)
+    schedule="onecycle",      # "onecycle", or "constant": the same warm-up, then flat at lr (for weight averaging)
+    swa_every=0,              # >0: average the weights every N batches (stochastic weight averaging); the
+                              # average is scored each epoch and kept as swa.pt beside best.pt
     optimizer="sgd",          # "sgd" (nesterov) or "adamw": fine-tuning faceres, whose batch norm is folded into
                               # its convolutions, diverged under SGD at lr 0.01 (running train loss 3.40 at batch 40 -> 3.48 at 240)
 )
@@ -184,6 +187,18 @@ def selection_score(s: dict) -> float:
     return 0.5 * s.get("ferplus_head_ferplus_acc", 0.0) + 0.5 * s.get("fer2013_head_fer2013_acc", 0.0)
 
 
+@torch.no_grad()
+def swa_update(swa: dict | None, n: int, net) -> tuple[dict, int]:
+    """Fold the network's current weights into the running mean (float32 copies; integer buffers copied)."""
+    cur = net.state_dict()
+    if swa is None:
+        return {k: v.detach().float().clone() if v.is_floating_point() else v.clone() for k, v in cur.items()}, 1
+    for k, v in cur.items():
+        if v.is_floating_point():
+            swa[k].mul_(n / (n + 1)).add_(v.detach().float(), alpha=1.0 / (n + 1))
+    return swa, n + 1
+
+
 def build_targets(t: D.FaceTable):
     dist, valid = D.ferplus_distribution(t.votes)
     lab = t.fer_label.astype(np.int64)
@@ -267,10 +282,13 @@ def train(cfg: dict, resume: bool = False) -> Path:
         if p < cfg["pct_start"]:
             q = p / cfg["pct_start"]
             return lo + (hi - lo) * (1 - math.cos(math.pi * q)) / 2
+        if cfg.get("schedule", "onecycle") == "constant":
+            return hi
         q = (p - cfg["pct_start"]) / (1 - cfg["pct_start"])
         return end + (hi - end) * (1 + math.cos(math.pi * q)) / 2
 
     start_epoch, start_batch, best = 0, 0, -1.0
+    swa, swa_n, swa_best = None, 0, -1.0   # running mean of the weights (float32) and how many it holds
     if cfg.get("init") and not (resume and (out / "last.pt").exists()):
         ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
         net.load_state_dict(ck0["model"])
@@ -279,6 +297,7 @@ def train(cfg: dict, resume: bool = False) -> Path:
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"])
         start_epoch, best = ck["epoch"] + 1, ck["best"]
+        swa, swa_n, swa_best = ck.get("swa"), ck.get("swa_n", 0), ck.get("swa_best", -1.0)
         if ck.get("batch"):   # a mid-epoch checkpoint: continue that epoch after its last saved batch
             start_epoch, start_batch = ck["epoch"], ck["batch"]
         log.info("resumed from %s at epoch %d batch %d (best PublicTest score %.4f)", out / "last.pt",
@@ -324,12 +343,14 @@ def train(cfg: dict, resume: bool = False) -> Path:
             loss.backward()
             opt.step()
             threads.tick()
+            if cfg.get("swa_every") and (s + 1) % cfg["swa_every"] == 0:
+                swa, swa_n = swa_update(swa, swa_n, net)
             tot["loss"] += loss.item(); tot["fp"] += loss_fp.item(); tot["fe"] += loss_fe.item(); tot["n"] += 1
             if s % 20 == 0:
                 bar.set_postfix(loss=f"{tot['loss'] / tot['n']:.3f}", ms=f"{(time.time() - te) / (s + 1 - first) * 1000:.0f}")
             if cfg.get("ckpt_every") and (s + 1) % cfg["ckpt_every"] == 0 and s + 1 < steps_per_epoch:
                 torch.save(dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch, batch=s + 1, best=best,
-                                config=cfg), out / "last.tmp")
+                                config=cfg, swa=swa, swa_n=swa_n, swa_best=swa_best), out / "last.tmp")
                 os.replace(out / "last.tmp", out / "last.pt")
                 log.info("epoch %d batch %d/%d: loss %.4f, %.0f ms/batch, checkpoint saved", epoch + 1, s + 1,
                          steps_per_epoch, tot["loss"] / tot["n"], (time.time() - te) / (s + 1 - first) * 1000)
@@ -341,12 +362,25 @@ def train(cfg: dict, resume: bool = False) -> Path:
         rec = dict(epoch=epoch + 1, loss=tot["loss"] / tot["n"], loss_ferplus=tot["fp"] / tot["n"],
                    loss_fer2013=tot["fe"] / tot["n"], lr=opt.param_groups[0]["lr"], sec=dt,
                    ms_per_batch=dt / max(steps_per_epoch - first, 1) * 1000, publictest=sc, score=score)
+        if swa_n:   # score the running average and keep it (swa.pt) when it is the best average so far
+            cur = {k: v.clone() for k, v in net.state_dict().items()}
+            net.load_state_dict(swa)
+            sc_swa = score_split(predict_logits(net, va.images, mean, std, size=size), va)
+            net.load_state_dict(cur)
+            rec.update(swa_n=swa_n, swa_publictest=sc_swa, swa_score=selection_score(sc_swa))
+            log.info("epoch %d: the average of %d snapshots scores %.4f on PublicTest %s", epoch + 1, swa_n,
+                     rec["swa_score"], json.dumps({k: round(v, 4) for k, v in sc_swa.items()}))
+            if rec["swa_score"] > swa_best:
+                swa_best = rec["swa_score"]
+                torch.save(dict(model=swa, epoch=epoch, config=dict(cfg, swa_n=swa_n), publictest=sc_swa),
+                           out / "swa.tmp")
+                os.replace(out / "swa.tmp", out / "swa.pt")
         with open(out / "history.jsonl", "a") as f:
             f.write(json.dumps(rec) + "\n")
         improved = score > best
         best = max(best, score)
         ck = dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch, batch=0,
-                  best=best, config=cfg, publictest=sc)
+                  best=best, config=cfg, publictest=sc, swa=swa, swa_n=swa_n, swa_best=swa_best)
         torch.save(ck, out / "last.tmp"); os.replace(out / "last.tmp", out / "last.pt")
         if improved:
             torch.save(dict(model=net.state_dict(), epoch=epoch, config=cfg, publictest=sc),
@@ -386,6 +420,8 @@ def parse(argv=None):
     ap.add_argument("--freeze", type=int)
     ap.add_argument("--ckpt-every", type=int, dest="ckpt_every")
     ap.add_argument("--weight-decay", type=float, dest="weight_decay")
+    ap.add_argument("--schedule", choices=["onecycle", "constant"])
+    ap.add_argument("--swa-every", type=int, dest="swa_every")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args(argv)
@@ -398,7 +434,7 @@ def parse(argv=None):
             old = json.loads((prev / "config.json").read_text())
             cfg.update({k: v for k, v in old.items() if k in DEFAULTS})
     for k in ("data", "out", "epochs", "batch_size", "lr", "seed", "threads", "max_batches", "w_fer2013",
-              "deadline", "init", "pct_start", "arch", "input_size", "freeze", "ckpt_every", "weight_decay"):                      # ... unless overridden here (e.g. fewer --epochs)
+              "deadline", "init", "pct_start", "arch", "input_size", "freeze", "ckpt_every", "weight_decay", "schedule", "swa_every"):                      # ... unless overridden here (e.g. fewer --epochs)
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
     if a.smoke:
