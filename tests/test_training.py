@@ -477,3 +477,23 @@ def test_weight_average_of_committed_stages():
     assert torch.allclose(w[k], states[0][k].float())
     with pytest.raises(ValueError):
         average_state_dicts([states[0], {kk: v for kk, v in list(states[1].items())[:-1]}])
+
+
+@need_torch
+def test_faceres_reads_a_grey_crop_and_its_rgb_copy_alike(tmp_path):
+    """Colour crops (the `--colour` check of training.sfew_crop_size) go through train.to_input as (N,3,S,S); a grey
+    crop and its three-channel copy must give the same features, so FER's grey images mean the same either way."""
+    import cv2
+    import torch
+    from skimage import data as skd
+    from training.export import load_net
+    from training.train import to_input
+    net, _ = load_net(REPO / "training" / "weights" / "faceres_s12_160.pt")
+    face = cv2.resize(skd.astronaut()[20:220, 140:340], (48, 48), interpolation=cv2.INTER_AREA)   # RGB uint8
+    grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)[None]
+    a, b = to_input(grey, 0.0, 1.0, 96), to_input(np.repeat(grey[..., None], 3, axis=3), 0.0, 1.0, 96)
+    assert a.shape == (1, 1, 96, 96) and b.shape == (1, 3, 96, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(net.embed(a), net.embed(b), atol=1e-4, rtol=1e-4)
+        c = net.embed(to_input(face[None], 0.0, 1.0, 96))
+    assert not torch.allclose(c, net.embed(a), atol=1e-3)   # real colour is read as colour, not as grey

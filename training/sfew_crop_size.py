@@ -6,6 +6,10 @@ does (mirrored stills, the given weight and balance) and prints the SFEW 5-fold 
 Validation data only (FER2013 Training, PublicTest, SFEW Train).
 
     python -m training.sfew_crop_size --ckpt runs/faceres_s9_160/best.pt --sizes 48 96 160
+    python -m training.sfew_crop_size --ckpt training/weights/faceres_s12_160.pt --sizes 48 --colour both
+
+`--colour both` also cuts the stills in colour (RGB, what the pipeline sees; faceres was pretrained on colour
+and takes RGB): FER's images are grey, so the heads' FER half is unchanged and only the film stills differ.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ def main(argv=None):
     ap.add_argument("--w-sfew", type=float, default=10.0)
     ap.add_argument("--balance", type=float, default=1.0)
     ap.add_argument("--wd", type=float, default=1e-3)
+    ap.add_argument("--colour", choices=["grey", "rgb", "both"], default="grey")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     from facial_feedback.emotion import CropSpec
@@ -39,17 +44,20 @@ def main(argv=None):
     sf = load_sfew(None)
     ms = meshes(sf)
     c = g["crop"]
-    for s in a.sizes:
+    channels = {"grey": [1], "rgb": [3], "both": [1, 3]}[a.colour]
+    for s, ch in [(s, ch) for s in a.sizes for ch in channels]:
         model = SimpleNamespace(manifest=SimpleNamespace(crop=CropSpec(c["scale"], c["offset_y"], c["align"]),
-                                                         crop_size=s, channels=1))
+                                                         crop_size=s, channels=ch))
         crops, _ = shipped_crops(model, sf, ms)
         f = np.stack([SH.features(net, crops, size), SH.features(net, crops, size, True)])
         g2 = dict(g, sf=f[:1], sf_fit=f)
         cv = SH.cross_validate(g2, a.w_sfew, a.wd, a.balance, mirror=True)
-        print(json.dumps({"crop_size": s, "sfew_cv": round(100 * cv["accuracy"], 2),
+        print(json.dumps({"crop_size": s, "input": "grey" if ch == 1 else "rgb",
+                          "sfew_cv": round(100 * cv["accuracy"], 2),
                           "sfew_cv_balanced": round(100 * cv["balanced_accuracy"], 2),
                           "recall": {k: round(100 * v, 1) for k, v in cv["recall"].items()}}), flush=True)
 
 
 if __name__ == "__main__":
     main()
+

@@ -118,7 +118,9 @@ def upsample(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def to_input(images_u8: np.ndarray, mean: float, std: float, size: int = 48) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(images_u8)).float().unsqueeze(1) / 255.0
+    """(N,S,S) grey or (N,S,S,3) RGB uint8 -> (N,C,size,size) float, normalised."""
+    x = torch.from_numpy(np.ascontiguousarray(images_u8)).float()
+    x = (x.permute(0, 3, 1, 2) if x.ndim == 4 else x.unsqueeze(1)) / 255.0
     return (upsample(x, size) - mean) / std
 
 
