@@ -173,7 +173,8 @@ def export(ckpt, out_dir=None, head: str = "ferplus", name: str = "facial-feedba
         "parity_max_abs_diff": diff,
         "recipe": {k: cfg[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "widths", "convs",
                                        "dropout", "w_ferplus", "w_fer2013", "label_smoothing", "aug",
-                                       "seed", "arch", "input_size", "freeze", "pct_start", "init") if k in cfg},
+                                       "seed", "arch", "input_size", "freeze", "pct_start", "init",
+                                       "schedule", "swa_every", "swa_n", "soup_of", "soup_weights") if k in cfg},
     }
     man_path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"exported {onnx_path} ({nbytes} bytes, parity {diff:.2e}) and {man_path}", file=sys.stderr)
