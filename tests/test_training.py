@@ -372,6 +372,25 @@ def test_sfew_folds_are_grouped_by_film():
     assert all(len(v) == 1 for v in film_folds.values())
     sizes = np.bincount(sf.folds)
     assert len(sizes) == 5 and sizes.min() > 0.15 * len(sf)
+    # a second draw of the folds (sfew_heads --fold-seeds): the same stills in the same order, read from the
+    # file names alone; other folds, still grouped by film
+    from training.sfew import film_index, group_folds
+    labels, films = film_index()
+    assert (labels == sf.labels).all() and (films == sf.films).all()
+    f1 = group_folds(films, labels, seed=1)
+    assert not (f1 == sf.folds).all() and len(np.bincount(f1)) == 5
+    assert all(len({int(k) for k in f1[films == f]}) == 1 for f in set(films))
+
+
+def test_selection_rules_average_their_terms():
+    """v1 = mean of the mix's two PublicTest accuracies and the SFEW CV (plain, balanced); v2 adds each raw head's
+    accuracy on its own labels (the label sets), six terms; both in points."""
+    from training.sfew_heads import rule_scores
+    final = {"validation": {"PublicTest FER+ majority": {"accuracy": 0.83}, "PublicTest FER2013 original":
+                            {"accuracy": 0.66}, "SFEW Train": {"accuracy": 0.84}}}
+    r = rule_scores({"accuracy": 0.59, "balanced_accuracy": 0.52}, final,
+                    {"ferplus_head_ferplus": 0.865, "fer2013_head_fer2013": 0.697})
+    assert abs(r["v1"] - 65.0) < 1e-9 and abs(r["v2"] - (83 + 66 + 59 + 52 + 86.5 + 69.7) / 6) < 1e-9
 
 
 @need_torch

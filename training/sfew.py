@@ -80,6 +80,19 @@ def load_sfew(root: Optional[Path] = None) -> SFEW:
     return SFEW(imgs, labels, np.array(names), films, group_folds(films, labels))
 
 
+def film_index(root: Optional[Path] = None) -> tuple:
+    """(labels, films) of SFEW Train in load_sfew's order, from the file names alone (no image is read): for
+    re-drawing the film-grouped folds with another seed."""
+    base = sfew_root(root)
+    labels, films = [], []
+    for cls_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        lab = D.EMOTIONS.index(cls_dir.name.lower())
+        for f in sorted(cls_dir.glob("*.png")):
+            labels.append(lab)
+            films.append(f.name.split("_")[0])
+    return np.array(labels), np.array(films)
+
+
 def meshes(sfew: SFEW, cache_dir: Optional[Path] = None) -> list:
     """MediaPipe mesh (478x3) of each whole still, or None; cached."""
     from facial_feedback.landmarks import FaceMesher
