@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from . import data as D
 from . import posthoc as P
 from .export import export, sha256
-from .metrics import confusion, recall_per_class
+from .metrics import confusion, recall_per_class, softmax
 
 W_SFEW_GRID = (0.0, 2.0, 5.0, 10.0)
 
@@ -195,9 +195,7 @@ def head_accuracy(g: dict, heads: dict) -> dict:
     temperature does not move the argmax): mean of the scored views' probabilities, plain argmax."""
     def pred(head):
         W, b = heads[head]
-        z = g["pub"] @ W.T + b                                  # (views, N, 7)
-        e = np.exp(z - z.max(-1, keepdims=True))
-        return (e / e.sum(-1, keepdims=True)).mean(0).argmax(1)
+        return softmax(g["pub"] @ W.T + b).mean(0).argmax(1)   # (views, N, 7) -> mean over views -> (N,)
     maj = D.ferplus_majority(g["pub_votes"])
     m, lm = maj >= 0, g["pub_lab"] >= 0
     return {"ferplus_head_ferplus": float((pred("ferplus")[m] == maj[m]).mean()),

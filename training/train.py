@@ -191,14 +191,11 @@ def selection_score(s: dict) -> float:
 
 @torch.no_grad()
 def swa_update(swa: dict | None, n: int, net) -> tuple[dict, int]:
-    """Fold the network's current weights into the running mean (float32 copies; integer buffers copied)."""
+    """Fold the network's current weights into the running mean of n snapshots (float32): the weighted
+    average (n : 1) of soup.average_state_dicts, every swa_every batches."""
+    from .soup import average_state_dicts
     cur = net.state_dict()
-    if swa is None:
-        return {k: v.detach().float().clone() if v.is_floating_point() else v.clone() for k, v in cur.items()}, 1
-    for k, v in cur.items():
-        if v.is_floating_point():
-            swa[k].mul_(n / (n + 1)).add_(v.detach().float(), alpha=1.0 / (n + 1))
-    return swa, n + 1
+    return average_state_dicts([cur] if swa is None else [swa, cur], None if swa is None else [n, 1]), n + 1
 
 
 def build_targets(t: D.FaceTable):
