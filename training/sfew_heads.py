@@ -288,7 +288,7 @@ def main(argv=None):
                          "rule": a.rule, "fold_seeds": a.fold_seeds,
                          "cv": {k: v for k, v in best.items() if k not in ("heads_fit", "final")},
                          "cv_all_candidates": [{k: c[k] for k in ("w_sfew", "balance", "accuracy", "balanced_accuracy",
-                                                                  "head_publictest", "rules")}
+                                                                  "per_seed", "head_publictest", "rules")}
                                                for c in cvs]}
     man["data"]["train"] += "; heads re-fitted with SFEW 2.0 Train (859 film stills, research EULA, not redistributed)"
     (out / "emotion.json").write_text(json.dumps(man, indent=2) + "\n")
